@@ -1,0 +1,142 @@
+"""Validating what an insert asks for, before any SQL runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from drip.dialect import NewJob
+from drip.durations import parse_duration
+from drip.exceptions import ValidationError
+from drip.job import JobSpec
+from drip.serializers import Serializer
+from drip.states import JobState
+from drip.unique import Unique
+
+MAX_NAME_LENGTH = 128
+MAX_TAG_LENGTH = 255
+MAX_ATTEMPTS_LIMIT = 32_767
+
+
+def prepare_job(spec: JobSpec, serializer: Serializer) -> NewJob:
+    """Check every option of ``spec`` and encode it into a row to insert."""
+    _check_name("kind", spec.kind)
+    _check_name("queue", spec.queue)
+    _check_int("priority", spec.priority, 1, 4)
+    _check_int("max_attempts", spec.max_attempts, 1, MAX_ATTEMPTS_LIMIT)
+
+    args = _encode_object("args", spec.args, serializer)
+    metadata = _encode_object("metadata", spec.metadata, serializer)
+    tags = serializer.dumps(_check_tags(spec.tags), what="tags")
+    scheduled_at = _check_scheduled_at(spec.scheduled_at)
+
+    unique_key = unique_states = None
+    if spec.unique is not None:
+        unique_key, unique_states = _unique_columns(spec, args, serializer)
+
+    return NewJob(
+        kind=spec.kind,
+        queue=spec.queue,
+        state=_initial_state(spec, scheduled_at),
+        priority=spec.priority,
+        args=args,
+        metadata=metadata,
+        tags=tags,
+        max_attempts=spec.max_attempts,
+        scheduled_at=scheduled_at,
+        unique_key=unique_key,
+        unique_states=unique_states,
+        timeout_ms=_milliseconds("timeout", spec.timeout),
+        ttl_ms=_milliseconds("ttl", spec.ttl),
+        ephemeral=bool(spec.ephemeral),
+    )
+
+
+def _check_name(what: str, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{what} must be a non-empty string, not {value!r}")
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValidationError(
+            f"{what} {value[:40]!r}... is {len(value)} characters long; "
+            f"the limit is {MAX_NAME_LENGTH}"
+        )
+    if "\x00" in value:
+        raise ValidationError(f"{what} {value!r} contains a NUL character")
+
+
+def _check_int(what: str, value: Any, low: int, high: int) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not low <= value <= high
+    ):
+        raise ValidationError(
+            f"{what} must be an integer from {low} to {high}, not {value!r}"
+        )
+
+
+def _encode_object(what: str, value: Any, serializer: Serializer) -> str:
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            f"{what} must be a dict (a JSON object), not {type(value).__name__}"
+        )
+    return serializer.dumps(dict(value), what=what)
+
+
+def _check_tags(tags: Any) -> list[str]:
+    if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
+        raise ValidationError(f"tags must be a list of strings, not {tags!r}")
+    for tag in tags:
+        if not tag or len(tag) > MAX_TAG_LENGTH:
+            raise ValidationError(
+                f"tag {tag!r} must have 1 to {MAX_TAG_LENGTH} characters"
+            )
+    return list(tags)
+
+
+def _check_scheduled_at(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise ValidationError(
+            f"scheduled_at must be a timezone-aware datetime, not {value!r}"
+        )
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(
+            f"scheduled_at {value.isoformat()} has no time zone; pass an aware "
+            "datetime such as datetime.now(UTC) + timedelta(minutes=5)"
+        )
+    return value.astimezone(UTC)
+
+
+def _initial_state(spec: JobSpec, scheduled_at: datetime | None) -> JobState:
+    # Only a label: claims compare scheduled_at with the database's clock, so a
+    # skewed application clock can never make a job run early.
+    if spec.pending:
+        return JobState.PENDING
+    if scheduled_at is not None and scheduled_at > datetime.now(UTC):
+        return JobState.SCHEDULED
+    return JobState.AVAILABLE
+
+
+def _milliseconds(what: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    duration: timedelta = parse_duration(value, name=what)
+    return round(duration.total_seconds() * 1000)
+
+
+def _unique_columns(
+    spec: JobSpec, args_text: str, serializer: Serializer
+) -> tuple[str, int]:
+    unique = spec.unique
+    if not isinstance(unique, Unique):
+        raise ValidationError(f"unique must be a drip.Unique, not {unique!r}")
+    key = unique.key(
+        kind=spec.kind,
+        queue=spec.queue,
+        args=serializer.loads(args_text),
+        scheduled_at=spec.scheduled_at or datetime.now(UTC),
+    )
+    return key, unique.mask()

@@ -1,0 +1,271 @@
+"""The client: inserting, reading and operating on jobs."""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import functools
+import json
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, Row
+
+from drip._prepare import prepare_job
+from drip.database import open_database
+from drip.dialect import InsertJobs, ListJobs, Migration
+from drip.durations import Duration
+from drip.job import (
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_PRIORITY,
+    DEFAULT_QUEUE,
+    InsertResult,
+    Job,
+    JobError,
+    JobSpec,
+)
+from drip.middleware import Middleware, chain_insert
+from drip.migrate import Migrator
+from drip.plan import Plan, run_plan
+from drip.serializers import Serializer, resolve_serializer
+from drip.states import JobState, parse_states
+from drip.unique import Unique
+
+__all__ = ["Client"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Client:
+    """Drip's entry point for applications: insert jobs and look after them.
+
+    ``database`` is a SQLAlchemy URL (string or ``URL``), an existing
+    ``Engine``, or None for ``DRIP_DATABASE_URL`` or else the embedded SQLite
+    default. Every operation runs in its own transaction unless given
+    ``conn``, a ``Connection`` of the application's: then it joins that
+    transaction and never commits it, so the jobs exist only if the caller
+    commits.
+    """
+
+    def __init__(
+        self,
+        database: str | sa.URL | Engine | None = None,
+        *,
+        serializer: Serializer | str | None = None,
+        middleware: Sequence[Middleware] | None = None,
+    ) -> None:
+        self.engine, self.dialect = open_database(database)
+        self.serializer = resolve_serializer(serializer)
+        self.middleware = list(middleware) if middleware is not None else _plugged()
+        self._checked_server = False
+
+    @property
+    def url(self) -> sa.URL:
+        return self.engine.url
+
+    def close(self) -> None:
+        """Close the client's connections (only those of an engine it created)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- transactions and plans ----------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A connection in a transaction that commits on success, else rolls back."""
+        with self.engine.begin() as connection:
+            self._check_server(connection)
+            yield connection
+
+    def run(self, plan: Plan[T], *, conn: Connection | None = None) -> T:
+        """Execute a dialect plan in ``conn``, or in a transaction of its own."""
+        if conn is not None:
+            return run_plan(conn, plan, self.dialect.translate_error)
+        with self.transaction() as connection:
+            return run_plan(connection, plan, self.dialect.translate_error)
+
+    def _check_server(self, connection: Connection) -> None:
+        if not self._checked_server:
+            self.dialect.check_server(connection)
+            self._checked_server = True
+
+    # -- schema -------------------------------------------------------------------
+
+    def migrate(self) -> list[Migration]:
+        """Apply the dialect's pending migrations; return the ones applied."""
+        return Migrator(self.engine, self.dialect).migrate()
+
+    def migration_sql(self) -> str:
+        """Every migration's SQL, for teams that apply schema changes themselves."""
+        return Migrator(self.engine, self.dialect).sql()
+
+    # -- inserting ------------------------------------------------------------------
+
+    def insert(
+        self,
+        kind: str,
+        args: dict[str, Any] | None = None,
+        *,
+        conn: Connection | None = None,
+        queue: str = DEFAULT_QUEUE,
+        priority: int = DEFAULT_PRIORITY,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        scheduled_at: datetime | None = None,
+        tags: Sequence[str] = (),
+        metadata: dict[str, Any] | None = None,
+        unique: Unique | None = None,
+        timeout: Duration | None = None,
+        ttl: Duration | None = None,
+        ephemeral: bool = False,
+        pending: bool = False,
+    ) -> InsertResult:
+        """Insert one job of ``kind`` with ``args``; see ``JobSpec`` for options."""
+        spec = JobSpec(
+            kind=kind,
+            args={} if args is None else args,
+            queue=queue,
+            priority=priority,
+            max_attempts=max_attempts,
+            scheduled_at=scheduled_at,
+            tags=tags,
+            metadata={} if metadata is None else metadata,
+            unique=unique,
+            timeout=timeout,
+            ttl=ttl,
+            ephemeral=ephemeral,
+            pending=pending,
+        )
+        (result,) = self.insert_many([spec], conn=conn)
+        return result
+
+    def insert_many(
+        self, specs: Iterable[JobSpec], *, conn: Connection | None = None
+    ) -> list[InsertResult]:
+        """Insert a batch of jobs in one transaction; results follow ``specs``.
+
+        Either every job is inserted (or reported as a duplicate) or, on an
+        error, none is.
+        """
+        specs = builtins.list(specs)
+        if not specs:
+            return []
+        with self._connection(conn) as connection:
+            innermost = functools.partial(self._insert_specs, connection=connection)
+            return chain_insert(self.middleware, innermost)(specs)
+
+    def _insert_specs(
+        self, specs: list[JobSpec], *, connection: Connection
+    ) -> list[InsertResult]:
+        prepared = [prepare_job(spec, self.serializer) for spec in specs]
+        inserted = self.run(
+            self.dialect.insert_jobs(InsertJobs(prepared)), conn=connection
+        )
+        queues = sorted({job.queue for job in prepared})
+        self.run(self.dialect.notify_inserted(queues), conn=connection)
+        return [
+            InsertResult(self.decode(item.row), item.duplicate) for item in inserted
+        ]
+
+    @contextlib.contextmanager
+    def _connection(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+        else:
+            with self.transaction() as connection:
+                yield connection
+
+    # -- reading -------------------------------------------------------------------
+
+    def get(self, job_id: int, *, conn: Connection | None = None) -> Job | None:
+        """The job with ``job_id``, or None if there is none."""
+        row = self.run(self.dialect.get_job(job_id), conn=conn)
+        return None if row is None else self.decode(row)
+
+    def list(
+        self,
+        *,
+        states: Iterable[JobState | str] = (),
+        kinds: Iterable[str] = (),
+        queues: Iterable[str] = (),
+        priorities: Iterable[int] = (),
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        scheduled_after: datetime | None = None,
+        scheduled_before: datetime | None = None,
+        after: int | None = None,
+        limit: int = 100,
+        conn: Connection | None = None,
+    ) -> builtins.list[Job]:
+        """Jobs matching every given filter, newest first.
+
+        Pass the last id seen as ``after`` to get the next page.
+        """
+        params = ListJobs(
+            states=parse_states(states),
+            kinds=tuple(kinds),
+            queues=tuple(queues),
+            priorities=tuple(priorities),
+            created_after=created_after,
+            created_before=created_before,
+            scheduled_after=scheduled_after,
+            scheduled_before=scheduled_before,
+            after_id=after,
+            limit=limit,
+        )
+        rows = self.run(self.dialect.list_jobs(params), conn=conn)
+        return [self.decode(row) for row in rows]
+
+    def count_by_state(self, *, conn: Connection | None = None) -> dict[JobState, int]:
+        """How many jobs are in each state."""
+        return self.run(self.dialect.count_jobs_by_state(), conn=conn)
+
+    # -- decoding ----------------------------------------------------------------------
+
+    def decode(self, row: Row[Any]) -> Job:
+        """Turn a ``drip_job`` row into a ``Job``."""
+        return Job(
+            id=row.id,
+            kind=row.kind,
+            queue=row.queue,
+            state=JobState(row.state),
+            priority=row.priority,
+            args=self.serializer.loads(row.args),
+            metadata=self.serializer.loads(row.metadata),
+            tags=tuple(json.loads(row.tags)),
+            errors=tuple(JobError.from_dict(entry) for entry in json.loads(row.errors)),
+            attempt=row.attempt,
+            max_attempts=row.max_attempts,
+            created_at=row.created_at,
+            scheduled_at=row.scheduled_at,
+            attempted_at=row.attempted_at,
+            finalized_at=row.finalized_at,
+            heartbeat_at=row.heartbeat_at,
+            worker_id=row.worker_id,
+            unique_key=row.unique_key,
+            timeout=_milliseconds(row.timeout_ms),
+            ttl=_milliseconds(row.ttl_ms),
+            ephemeral=bool(row.ephemeral),
+        )
+
+
+def _milliseconds(value: int | None) -> timedelta | None:
+    return None if value is None else timedelta(milliseconds=value)
+
+
+def _plugged() -> builtins.list[Middleware]:
+    from drip.plugins import plugin_manager
+
+    layers: builtins.list[Middleware] = []
+    for contributed in reversed(plugin_manager().hook.drip_middleware()):
+        layers.extend(contributed)
+    return layers

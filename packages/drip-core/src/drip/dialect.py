@@ -1,0 +1,481 @@
+"""The dialect interface: every database operation Drip performs.
+
+A dialect is one database's implementation of these operations. Each
+operation takes a single parameters object and returns a ``Plan`` (see
+``drip.plan``): the statements to run, built with SQLAlchemy Core, and the
+value to return from their results. ``Dialect`` implements every operation
+in portable Core; a dialect package subclasses it, states its capabilities
+with flags, supplies the few expressions that differ (the database's clock,
+column types) and overrides only what its database does better or differently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.resources
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, Row
+from sqlalchemy.sql.elements import ColumnElement
+
+from drip.exceptions import DripError
+from drip.plan import Plan, Step
+from drip.schema import ColumnTypes, Tables, define_tables
+from drip.states import JobState
+
+__all__ = [
+    "ClaimJobs",
+    "CompleteJobs",
+    "Dialect",
+    "FinishJob",
+    "InsertJobs",
+    "InsertedJob",
+    "ListJobs",
+    "Migration",
+    "NewJob",
+]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NewJob:
+    """A validated job ready to insert; JSON fields are already encoded."""
+
+    kind: str
+    queue: str
+    state: JobState
+    priority: int
+    args: str
+    metadata: str
+    tags: str
+    max_attempts: int
+    scheduled_at: datetime | None  # None: the database's now
+    unique_key: str | None
+    unique_states: int | None
+    timeout_ms: int | None
+    ttl_ms: int | None
+    ephemeral: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class InsertJobs:
+    jobs: Sequence[NewJob]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class InsertedJob:
+    """An inserted row, or the existing row a unique job turned out to duplicate."""
+
+    row: Row[Any]
+    duplicate: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClaimJobs:
+    """Claim up to ``limit`` due jobs of ``queue`` for ``worker_id``."""
+
+    queue: str
+    limit: int
+    worker_id: str
+    exclude_ids: frozenset[int] = frozenset()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CompleteJobs:
+    """Mark running jobs completed (deleting the ephemeral ones)."""
+
+    ids: Sequence[int]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FinishJob:
+    """Move one running job to ``state``, guarded by it still running.
+
+    errors: the job's whole error list as JSON text, when it changed.
+    delay_seconds: for retryable and scheduled, when it becomes due, counted
+        from the database's now.
+    give_back_attempt: a snooze does not consume the attempt its claim took.
+    metadata: the job's whole metadata as JSON text, when it changed.
+    """
+
+    id: int
+    state: JobState
+    errors: str | None = None
+    delay_seconds: float | None = None
+    give_back_attempt: bool = False
+    metadata: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ListJobs:
+    """Filters for listing jobs newest first; ``after_id`` is the cursor."""
+
+    states: Sequence[JobState] = ()
+    kinds: Sequence[str] = ()
+    queues: Sequence[str] = ()
+    priorities: Sequence[int] = ()
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    scheduled_after: datetime | None = None
+    scheduled_before: datetime | None = None
+    after_id: int | None = None
+    limit: int = 100
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Migration:
+    """One numbered schema change: its SQL statements, applied in order."""
+
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+_MIGRATION_FILE = re.compile(r"(\d{4})_(\w+)\.sql")
+_STATEMENT_END = re.compile(r";\s*$", re.MULTILINE)
+
+
+class Dialect:
+    """One database's implementation of Drip's operations, in portable Core.
+
+    Subclasses set the class attributes, implement ``now`` and
+    ``seconds_from_now``, and override operations where their database needs.
+    """
+
+    name: ClassVar[str]
+    """Short name shown to users: "sqlite", "postgresql", "mariadb"."""
+
+    package: ClassVar[str]
+    """The distribution that provides this dialect, e.g. "drip-sqlite"."""
+
+    url_backends: ClassVar[frozenset[str]]
+    """SQLAlchemy URL backend names this dialect handles ("postgresql")."""
+
+    migrations_package: ClassVar[str]
+    """Package holding the numbered ``NNNN_name.sql`` migration files."""
+
+    supports_skip_locked: ClassVar[bool] = False
+    """Claims use ``FOR UPDATE SKIP LOCKED``."""
+
+    supports_update_returning: ClassVar[bool] = False
+    """``UPDATE ... RETURNING`` exists, so a claim is one statement."""
+
+    supports_listen: ClassVar[bool] = False
+    """The database can wake idle workers when jobs are inserted."""
+
+    column_types: ClassVar[ColumnTypes] = ColumnTypes()
+
+    def __init__(self) -> None:
+        self.tables: Tables = define_tables(self.column_types)
+        job = self.tables.job
+        self.job_columns = [
+            column for column in job.columns if column.name != "unique_active_key"
+        ]
+
+    # -- connection set-up ---------------------------------------------------
+
+    def create_engine(self, url: sa.URL, **options: Any) -> Engine:
+        """Create an engine for ``url``; subclasses add driver settings."""
+        engine = sa.create_engine(url, **options)
+        self.configure_engine(engine)
+        return engine
+
+    def configure_engine(self, engine: Engine) -> None:
+        """Prepare an engine (ours or the application's) for Drip's use."""
+
+    def check_server(self, connection: sa.Connection) -> None:
+        """Raise ``ServerTooOld`` when the server cannot run Drip."""
+
+    def translate_error(self, error: Exception) -> DripError | None:
+        """Turn a driver error into the most specific Drip error, if any."""
+        return None
+
+    # -- the database's clock -------------------------------------------------
+
+    def now(self) -> ColumnElement[datetime]:
+        """The database's current time, as an expression."""
+        raise NotImplementedError
+
+    def seconds_from_now(self, seconds: float) -> ColumnElement[datetime]:
+        """The database's current time plus ``seconds``, as an expression."""
+        raise NotImplementedError
+
+    # -- migrations ------------------------------------------------------------
+
+    def migrations(self) -> list[Migration]:
+        """This dialect's migrations, read from ``migrations_package``, in order."""
+        found = []
+        for entry in importlib.resources.files(self.migrations_package).iterdir():
+            match = _MIGRATION_FILE.fullmatch(entry.name)
+            if match is None:
+                continue
+            text = entry.read_text(encoding="utf-8")
+            statements = tuple(
+                statement.strip()
+                for statement in _STATEMENT_END.split(text)
+                if _has_sql(statement)
+            )
+            found.append(Migration(int(match[1]), match[2], statements))
+        return sorted(found, key=lambda migration: migration.version)
+
+    def lock_migrations(self) -> Plan[None]:
+        """Keep other processes from migrating until ``unlock_migrations``."""
+        return
+        yield
+
+    def unlock_migrations(self) -> Plan[None]:
+        return
+        yield
+
+    # -- inserting ---------------------------------------------------------------
+
+    def insert_jobs(self, params: InsertJobs) -> Plan[list[InsertedJob]]:
+        """Insert jobs in order; a unique job whose key is held is a duplicate."""
+        results: list[InsertedJob | None] = [None] * len(params.jobs)
+        plain = [
+            (index, job) for index, job in enumerate(params.jobs) if not job.unique_key
+        ]
+        if plain:
+            rows = yield Step(
+                self._insert_statement().returning(
+                    *self.job_columns, sort_by_parameter_order=True
+                ),
+                [self._insert_values(job) for _, job in plain],
+            )
+            for (index, _), row in zip(plain, rows.all(), strict=True):
+                results[index] = InsertedJob(row, duplicate=False)
+
+        for index, job in enumerate(params.jobs):
+            if job.unique_key:
+                results[index] = yield from self.insert_unique_job(job)
+
+        return [result for result in results if result is not None]
+
+    def insert_unique_job(self, job: NewJob) -> Plan[InsertedJob]:
+        """Insert one unique job unless its key is held; never raise for that."""
+        inserted = yield Step(
+            self.insert_ignoring_duplicate().returning(*self.job_columns),
+            self._insert_values(job),
+        )
+        row = inserted.first()
+        if row is not None:
+            return InsertedJob(row, duplicate=False)
+
+        holder = self.tables.job.c.unique_active_key == job.unique_key
+        existing = yield sa.select(*self.job_columns).where(holder)
+        row = existing.first()
+        if row is None:
+            # The holder changed state between the two statements; try again.
+            return (yield from self.insert_unique_job(job))
+        return InsertedJob(row, duplicate=True)
+
+    def insert_ignoring_duplicate(self) -> sa.Insert:
+        """An insert that skips, without error, a row whose unique key is held."""
+        raise NotImplementedError
+
+    def _insert_statement(self) -> sa.Insert:
+        scheduled_at = sa.bindparam("p_scheduled_at", type_=self.column_types.timestamp)
+        return sa.insert(self.tables.job).values(
+            scheduled_at=sa.func.coalesce(scheduled_at, self.now()),
+            created_at=self.now(),
+        )
+
+    def _insert_values(self, job: NewJob) -> dict[str, Any]:
+        return {
+            "kind": job.kind,
+            "queue": job.queue,
+            "state": job.state.value,
+            "priority": job.priority,
+            "args": job.args,
+            "metadata": job.metadata,
+            "tags": job.tags,
+            "errors": "[]",
+            "attempt": 0,
+            "max_attempts": job.max_attempts,
+            "p_scheduled_at": job.scheduled_at,
+            "unique_key": job.unique_key,
+            "unique_states": job.unique_states,
+            "timeout_ms": job.timeout_ms,
+            "ttl_ms": job.ttl_ms,
+            "ephemeral": job.ephemeral,
+        }
+
+    def notify_inserted(self, queues: Sequence[str]) -> Plan[None]:
+        """Tell idle workers of ``queues`` that jobs were inserted (on commit)."""
+        return
+        yield
+
+    async def listen(self, engine: Engine, wake: Callable[[str], None]) -> None:
+        """Call ``wake(queue)`` whenever jobs of a queue are inserted, until cancelled.
+
+        Only called when ``supports_listen``. It must survive a dropped
+        connection by reconnecting; workers keep polling in the meantime.
+        """
+        raise NotImplementedError
+
+    # -- claiming and finishing ----------------------------------------------------
+
+    def claim_jobs(self, params: ClaimJobs) -> Plan[list[Row[Any]]]:
+        """Atomically move up to ``limit`` due jobs to running for one worker."""
+        job = self.tables.job
+        candidates = self._claimable(params)
+        claimed = {
+            "state": JobState.RUNNING.value,
+            "attempt": job.c.attempt + 1,
+            "attempted_at": self.now(),
+            "heartbeat_at": self.now(),
+            "worker_id": params.worker_id,
+        }
+
+        if self.supports_update_returning:
+            result = yield (
+                sa.update(job)
+                .where(job.c.id.in_(candidates.scalar_subquery()))
+                .values(claimed)
+                .returning(*self.job_columns)
+            )
+            return sorted(result.all(), key=_claim_order)
+
+        ids = (yield candidates).scalars().all()
+        if not ids:
+            return []
+        yield sa.update(job).where(job.c.id.in_(ids)).values(claimed)
+        rows = yield sa.select(*self.job_columns).where(job.c.id.in_(ids))
+        return sorted(rows.all(), key=_claim_order)
+
+    def _claimable(self, params: ClaimJobs) -> sa.Select[Any]:
+        job, queue = self.tables.job, self.tables.queue
+        paused = sa.exists().where(
+            queue.c.name == params.queue, queue.c.paused_at.is_not(None)
+        )
+        statement = (
+            sa.select(job.c.id)
+            .where(
+                job.c.state == JobState.AVAILABLE.value,
+                job.c.queue == params.queue,
+                job.c.scheduled_at <= self.now(),
+                ~paused,
+            )
+            .order_by(job.c.priority, job.c.scheduled_at, job.c.id)
+            .limit(params.limit)
+        )
+        if params.exclude_ids:
+            statement = statement.where(job.c.id.not_in(params.exclude_ids))
+        if self.supports_skip_locked:
+            statement = statement.with_for_update(skip_locked=True)
+        return statement
+
+    def complete_jobs(self, params: CompleteJobs) -> Plan[int]:
+        """Complete running jobs; return how many were still running."""
+        job = self.tables.job
+        running = sa.and_(
+            job.c.id.in_(params.ids), job.c.state == JobState.RUNNING.value
+        )
+        deleted = yield sa.delete(job).where(running, job.c.ephemeral.is_(True))
+        updated = yield (
+            sa.update(job)
+            .where(running)
+            .values(state=JobState.COMPLETED.value, finalized_at=self.now())
+        )
+        return int(deleted.rowcount) + int(updated.rowcount)
+
+    def finish_job(self, params: FinishJob) -> Plan[bool]:
+        """Record one running job's outcome; False if it was no longer running."""
+        job = self.tables.job
+        running = sa.and_(job.c.id == params.id, job.c.state == JobState.RUNNING.value)
+        values: dict[str, Any] = {"state": params.state.value}
+
+        if params.state.is_final:
+            values["finalized_at"] = self.now()
+        if params.delay_seconds is not None:
+            values["scheduled_at"] = self.seconds_from_now(params.delay_seconds)
+        if params.errors is not None:
+            values["errors"] = params.errors
+        if params.metadata is not None:
+            values["metadata"] = params.metadata
+        if params.give_back_attempt:
+            values["attempt"] = job.c.attempt - 1
+
+        if params.state is JobState.COMPLETED:
+            deleted = yield sa.delete(job).where(running, job.c.ephemeral.is_(True))
+            if deleted.rowcount:
+                return True
+        result = yield sa.update(job).where(running).values(values)
+        return bool(result.rowcount)
+
+    def promote_due_jobs(self) -> Plan[int]:
+        """Make scheduled and retryable jobs whose time has come available."""
+        job = self.tables.job
+        result = yield (
+            sa.update(job)
+            .where(
+                job.c.state.in_([JobState.SCHEDULED.value, JobState.RETRYABLE.value]),
+                job.c.scheduled_at <= self.now(),
+            )
+            .values(state=JobState.AVAILABLE.value)
+        )
+        return int(result.rowcount)
+
+    def requeue_running_jobs(self, ids: Sequence[int]) -> Plan[int]:
+        """Hand claimed jobs that never started back without using an attempt."""
+        job = self.tables.job
+        result = yield (
+            sa.update(job)
+            .where(job.c.id.in_(ids), job.c.state == JobState.RUNNING.value)
+            .values(state=JobState.AVAILABLE.value, attempt=job.c.attempt - 1)
+        )
+        return int(result.rowcount)
+
+    # -- reading ---------------------------------------------------------------------
+
+    def get_job(self, job_id: int) -> Plan[Row[Any] | None]:
+        result = yield sa.select(*self.job_columns).where(
+            self.tables.job.c.id == job_id
+        )
+        return result.first()
+
+    def list_jobs(self, params: ListJobs) -> Plan[list[Row[Any]]]:
+        job = self.tables.job
+        statement = sa.select(*self.job_columns).order_by(job.c.id.desc())
+        if params.states:
+            statement = statement.where(
+                job.c.state.in_([state.value for state in params.states])
+            )
+        if params.kinds:
+            statement = statement.where(job.c.kind.in_(params.kinds))
+        if params.queues:
+            statement = statement.where(job.c.queue.in_(params.queues))
+        if params.priorities:
+            statement = statement.where(job.c.priority.in_(params.priorities))
+        if params.created_after is not None:
+            statement = statement.where(job.c.created_at >= params.created_after)
+        if params.created_before is not None:
+            statement = statement.where(job.c.created_at < params.created_before)
+        if params.scheduled_after is not None:
+            statement = statement.where(job.c.scheduled_at >= params.scheduled_after)
+        if params.scheduled_before is not None:
+            statement = statement.where(job.c.scheduled_at < params.scheduled_before)
+        if params.after_id is not None:
+            statement = statement.where(job.c.id < params.after_id)
+        result = yield statement.limit(params.limit)
+        return list(result.all())
+
+    def count_jobs_by_state(self) -> Plan[dict[JobState, int]]:
+        job = self.tables.job
+        result = yield sa.select(job.c.state, sa.func.count()).group_by(job.c.state)
+        counts = dict.fromkeys(JobState, 0)
+        for state, count in result.all():
+            counts[JobState(state)] = int(count)
+        return counts
+
+
+def _claim_order(row: Row[Any]) -> tuple[Any, ...]:
+    return (row.priority, row.scheduled_at, row.id)
+
+
+def _has_sql(text: str) -> bool:
+    lines = (line.strip() for line in text.splitlines())
+    return any(line and not line.startswith("--") for line in lines)

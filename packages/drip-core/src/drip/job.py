@@ -1,0 +1,109 @@
+"""The job record as read from the database, and what an insert asks for."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from drip.durations import Duration
+from drip.states import JobState
+from drip.unique import Unique
+
+__all__ = ["DEFAULT_QUEUE", "InsertResult", "Job", "JobError", "JobSpec"]
+
+DEFAULT_QUEUE = "default"
+DEFAULT_PRIORITY = 1
+DEFAULT_MAX_ATTEMPTS = 25
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JobError:
+    """One failed attempt, as recorded in a job's ``errors`` list."""
+
+    attempt: int
+    at: datetime
+    type: str  # the exception's qualified name, or "timeout" or "worker_lost"
+    message: str
+    traceback: str | None = None
+    worker: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["at"] = self.at.isoformat()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobError:
+        return cls(
+            attempt=int(data.get("attempt", 0)),
+            at=datetime.fromisoformat(data["at"]),
+            type=str(data.get("type", "")),
+            message=str(data.get("message", "")),
+            traceback=data.get("traceback"),
+            worker=data.get("worker"),
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Job:
+    """A job as stored: what to run, where it is in its life, what happened."""
+
+    id: int
+    kind: str
+    queue: str
+    state: JobState
+    priority: int
+    args: dict[str, Any]
+    metadata: dict[str, Any]
+    tags: tuple[str, ...]
+    errors: tuple[JobError, ...]
+    attempt: int
+    max_attempts: int
+    created_at: datetime
+    scheduled_at: datetime
+    attempted_at: datetime | None
+    finalized_at: datetime | None
+    heartbeat_at: datetime | None
+    worker_id: str | None
+    unique_key: str | None
+    timeout: timedelta | None
+    ttl: timedelta | None
+    ephemeral: bool
+
+    @property
+    def output(self) -> Any:
+        """What the handler recorded as its output, if anything."""
+        return self.metadata.get("output")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class JobSpec:
+    """One job to insert: its kind, args and options (see ``Client.insert``)."""
+
+    kind: str
+    args: dict[str, Any] = dataclasses.field(default_factory=dict)
+    queue: str = DEFAULT_QUEUE
+    priority: int = DEFAULT_PRIORITY
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    scheduled_at: datetime | None = None
+    tags: Sequence[str] = ()
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+    unique: Unique | None = None
+    timeout: Duration | None = None
+    ttl: Duration | None = None
+    ephemeral: bool = False
+    pending: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class InsertResult:
+    """The job an insert produced, or the existing job that made it a duplicate."""
+
+    job: Job
+    duplicate: bool = False
+
+    @property
+    def id(self) -> int:
+        return self.job.id

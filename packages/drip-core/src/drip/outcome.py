@@ -1,0 +1,33 @@
+"""What the worker records for a job once its handler has returned or raised."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from typing import Any
+
+from drip.job import JobError
+
+__all__ = ["NO_OUTPUT", "Outcome", "OutcomeKind"]
+
+
+class OutcomeKind(enum.StrEnum):
+    COMPLETED = "completed"  # the handler returned
+    RETRY = "retry"  # it failed and has attempts left
+    DISCARD = "discard"  # it failed for the last time, or asked to be discarded
+    SNOOZE = "snooze"  # it asked to run again later, keeping its attempt
+    CANCEL = "cancel"  # it asked to be cancelled
+
+
+NO_OUTPUT: Any = object()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Outcome:
+    """One job's result: what happens next, and the error entry if it failed."""
+
+    kind: OutcomeKind
+    error: JobError | None = None
+    delay: float | None = None
+    output: Any = NO_OUTPUT
+    timed_out: bool = False

@@ -1,0 +1,6 @@
+"""The worker runtime: a producer per queue, an executor per job, one completer."""
+
+from drip.worker.events import Event, EventKind, Events
+from drip.worker.worker import Worker, new_worker_id
+
+__all__ = ["Event", "EventKind", "Events", "Worker", "new_worker_id"]

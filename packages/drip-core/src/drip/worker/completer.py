@@ -1,0 +1,224 @@
+"""The completer: stores job outcomes, many per transaction.
+
+Executors hand outcomes over a bounded stream and move on. The completer takes
+whatever has accumulated, stores it in one transaction (plain completions in a
+single statement) and then announces each outcome. Under load this batches
+naturally; when idle, an outcome is stored as soon as it arrives.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream
+
+from drip.dialect import CompleteJobs, Dialect, FinishJob
+from drip.durations import parse_duration
+from drip.exceptions import DripError
+from drip.job import Job
+from drip.outcome import NO_OUTPUT, Outcome, OutcomeKind
+from drip.plan import Plan
+from drip.plugins import plugin_manager
+from drip.serializers import Serializer
+from drip.states import JobState
+from drip.worker.events import EventKind, Events
+
+__all__ = ["Completer"]
+
+logger = logging.getLogger(__name__)
+
+Finished = tuple[Job, Outcome, float]
+RunPlan = Callable[[Plan[Any]], Awaitable[Any]]
+
+MAX_BATCH = 500
+STORE_ATTEMPTS = 6
+
+_NEXT_STATE = {
+    OutcomeKind.COMPLETED: JobState.COMPLETED,
+    OutcomeKind.RETRY: JobState.RETRYABLE,
+    OutcomeKind.DISCARD: JobState.DISCARDED,
+    OutcomeKind.SNOOZE: JobState.SCHEDULED,
+    OutcomeKind.CANCEL: JobState.CANCELLED,
+}
+
+
+class Completer:
+    """Stores outcomes in batches; see the module documentation."""
+
+    def __init__(
+        self,
+        *,
+        dialect: Dialect,
+        serializer: Serializer,
+        run_plan: RunPlan,
+        events: Events,
+        buffer: int,
+    ) -> None:
+        self._dialect = dialect
+        self._serializer = serializer
+        self._run_plan = run_plan
+        self._events = events
+        self._send, self._receive = anyio.create_memory_object_stream[Finished](buffer)
+        self.counts: Counter[str] = Counter()
+
+    async def submit(self, job: Job, outcome: Outcome, duration: float) -> None:
+        await self._send.send((job, outcome, duration))
+
+    def close(self) -> None:
+        """No more outcomes will come; ``run`` returns once the rest are stored."""
+        self._send.close()
+
+    async def run(self) -> None:
+        async with self._receive:
+            async for first in self._receive:
+                batch = [first, *_drain(self._receive, MAX_BATCH - 1)]
+                with anyio.CancelScope(shield=True):
+                    await self._store(batch)
+
+    async def _store(self, batch: list[Finished]) -> None:
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            try:
+                await self._run_plan(self._store_plan(batch))
+                break
+            except DripError as error:
+                if attempt == STORE_ATTEMPTS:
+                    logger.error(
+                        "could not store %s job outcomes; they stay running until "
+                        "rescued: %s",
+                        len(batch),
+                        error,
+                        extra={"action": "store_outcomes", "count": len(batch)},
+                    )
+                    return
+                logger.warning(
+                    "storing job outcomes failed, trying again: %s",
+                    error,
+                    extra={"action": "store_outcomes", "attempt": attempt},
+                )
+                await anyio.sleep(min(0.1 * 2**attempt, 5.0))
+
+        for job, outcome, duration in batch:
+            self._announce(job, outcome, duration)
+
+    def _store_plan(self, batch: list[Finished]) -> Plan[None]:
+        plain = [
+            job.id
+            for job, outcome, _ in batch
+            if outcome.kind is OutcomeKind.COMPLETED and outcome.output is NO_OUTPUT
+        ]
+        if plain:
+            yield from self._dialect.complete_jobs(CompleteJobs(plain))
+        for job, outcome, _ in batch:
+            if outcome.kind is OutcomeKind.COMPLETED and outcome.output is NO_OUTPUT:
+                continue
+            yield from self._dialect.finish_job(self._finish_params(job, outcome))
+
+    def _finish_params(self, job: Job, outcome: Outcome) -> FinishJob:
+        errors = None
+        if outcome.error is not None:
+            entries = [entry.to_dict() for entry in (*job.errors, outcome.error)]
+            errors = _database_safe_json(entries)
+
+        metadata = None
+        if outcome.output is not NO_OUTPUT:
+            metadata = self._serializer.dumps(
+                {**job.metadata, "output": outcome.output}, what="output"
+            )
+
+        delay = outcome.delay
+        if outcome.kind is OutcomeKind.SNOOZE and delay is not None:
+            delay = parse_duration(delay).total_seconds()
+
+        return FinishJob(
+            id=job.id,
+            state=_NEXT_STATE[outcome.kind],
+            errors=errors,
+            delay_seconds=delay,
+            give_back_attempt=outcome.kind is OutcomeKind.SNOOZE,
+            metadata=metadata,
+        )
+
+    def _announce(self, job: Job, outcome: Outcome, duration: float) -> None:
+        self.counts[outcome.kind.value] += 1
+        if outcome.timed_out:
+            self.counts["timed_out"] += 1
+        _log_outcome(job, outcome, duration)
+        try:
+            plugin_manager().hook.drip_job_finished(
+                job=job, outcome=outcome, duration=duration
+            )
+        except Exception:
+            logger.exception(
+                "a drip_job_finished hook failed", extra={"action": "hook"}
+            )
+        self._events.emit(EventKind.JOB_FINISHED, job=job, outcome=outcome)
+
+
+def _drain(stream: MemoryObjectReceiveStream[Finished], limit: int) -> list[Finished]:
+    items = []
+    while len(items) < limit:
+        try:
+            items.append(stream.receive_nowait())
+        except (anyio.WouldBlock, anyio.EndOfStream):
+            break
+    return items
+
+
+def _database_safe_json(entries: list[dict[str, Any]]) -> str:
+    """JSON that every database accepts: no NUL characters, no lone surrogates."""
+    safe = [
+        {
+            key: _safe_text(value) if isinstance(value, str) else value
+            for key, value in entry.items()
+        }
+        for entry in entries
+    ]
+    return json.dumps(safe, ensure_ascii=False, separators=(",", ":"))
+
+
+def _safe_text(text: str) -> str:
+    text = text.replace("\x00", "\\x00")
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _log_outcome(job: Job, outcome: Outcome, duration: float) -> None:
+    extra = {
+        "action": f"job_{outcome.kind.value}",
+        "job_id": job.id,
+        "kind": job.kind,
+        "queue": job.queue,
+        "attempt": job.attempt,
+        "duration": round(duration, 6),
+    }
+    if outcome.kind is OutcomeKind.COMPLETED:
+        logger.info(
+            "job %s %s completed in %.3fs", job.id, job.kind, duration, extra=extra
+        )
+    elif outcome.kind is OutcomeKind.RETRY:
+        logger.warning(
+            "job %s %s failed (attempt %s/%s), retrying in %.1fs: %s",
+            job.id,
+            job.kind,
+            job.attempt,
+            job.max_attempts,
+            outcome.delay or 0.0,
+            outcome.error.message if outcome.error else "",
+            extra=extra,
+        )
+    elif outcome.kind is OutcomeKind.DISCARD:
+        logger.warning(
+            "job %s %s discarded after attempt %s/%s: %s",
+            job.id,
+            job.kind,
+            job.attempt,
+            job.max_attempts,
+            outcome.error.message if outcome.error else "",
+            extra=extra,
+        )
+    else:
+        logger.info("job %s %s %s", job.id, job.kind, outcome.kind.value, extra=extra)

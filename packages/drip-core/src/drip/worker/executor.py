@@ -1,0 +1,238 @@
+"""The executor: runs one job's handler and decides the job's outcome."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+
+from drip.context import JobContext
+from drip.durations import parse_duration
+from drip.exceptions import Cancel, Discard, Snooze, ValidationError
+from drip.handlers import HandlerSpec
+from drip.job import Job, JobError
+from drip.middleware import Middleware, chain_execute
+from drip.outcome import Outcome, OutcomeKind
+from drip.plugins import plugin_manager
+from drip.retry import RetryPolicy
+
+__all__ = ["Executor"]
+
+logger = logging.getLogger(__name__)
+
+Record = Callable[[Job, Outcome, float], Awaitable[None]]
+
+SHUTDOWN_MESSAGE = "the worker shut down before the job finished"
+
+
+class Executor:
+    """Runs handlers with their timeout and middleware, and records outcomes.
+
+    A sync handler runs in a thread. A thread cannot be stopped, so when one
+    overruns its timeout the job is recorded as timed out at once, but the
+    execution keeps its slot, and the job id stays excluded from this worker's
+    claims, until the call returns: the worker never runs a twin of it.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: Any,
+        handlers: dict[str, HandlerSpec] | Any,
+        worker_id: str,
+        record: Record,
+        middleware: Sequence[Middleware],
+        default_timeout: timedelta | None,
+        default_retry: RetryPolicy,
+        thread_limiter: anyio.CapacityLimiter,
+    ) -> None:
+        self._client = client
+        self._handlers = handlers
+        self._worker_id = worker_id
+        self._record = record
+        self._call = chain_execute(middleware, self._invoke)
+        self._default_timeout = default_timeout
+        self._default_retry = default_retry
+        self._thread_limiter = thread_limiter
+        self.overrunning: set[int] = set()
+
+    async def execute(self, job: Job) -> None:
+        """Run ``job`` and record its outcome; return once its slot can be reused."""
+        spec = self._handlers.get(job.kind)
+        if spec is None:
+            await self._record(job, self._unknown_kind(job), 0.0)
+            return
+
+        context = JobContext(job, self._client, self._worker_id)
+        context._thread_done = None  # type: ignore[attr-defined]
+        plugin_manager().hook.drip_job_started(job=job, worker_id=self._worker_id)
+        started = time.monotonic()
+        try:
+            outcome = await self._run(spec, context)
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                outcome = self._failure(job, spec, SHUTDOWN_MESSAGE, kind="shutdown")
+                await self._record(job, outcome, time.monotonic() - started)
+            raise
+
+        await self._record(job, outcome, time.monotonic() - started)
+        await self._wait_for_overrunning_thread(job, context)
+
+    async def _run(self, spec: HandlerSpec, context: JobContext) -> Outcome:
+        job = context.job
+        timeout = self._timeout(job, spec)
+        try:
+            with anyio.move_on_after(timeout) as deadline:
+                await self._call(context)
+        except Snooze as snooze:
+            return self._snooze(job, spec, snooze)
+        except Cancel as cancel:
+            return Outcome(
+                OutcomeKind.CANCEL, error=self._entry(job, "cancelled", cancel.reason)
+            )
+        except Discard as discard:
+            return Outcome(
+                OutcomeKind.DISCARD, error=self._entry(job, "discarded", discard.reason)
+            )
+        except Exception as error:
+            return self._failure(job, spec, error)
+
+        if deadline.cancelled_caught:
+            message = f"the job did not finish within its timeout of {timeout}s"
+            return self._failure(job, spec, message, kind="timeout")
+        return Outcome(OutcomeKind.COMPLETED, output=context.output)
+
+    async def _invoke(self, context: JobContext) -> Any:
+        """The innermost layer: call the handler itself."""
+        spec = self._handlers[context.job.kind]
+        if spec.is_async:
+            return await spec.function(context)
+
+        done = anyio.Event()
+        context._thread_done = done  # type: ignore[attr-defined]
+        call = functools.partial(_call_then_signal, spec.function, context, done)
+        return await anyio.to_thread.run_sync(
+            call, abandon_on_cancel=True, limiter=self._thread_limiter
+        )
+
+    async def _wait_for_overrunning_thread(self, job: Job, context: JobContext) -> None:
+        done: anyio.Event | None = context._thread_done  # type: ignore[attr-defined]
+        if done is None or done.is_set():
+            return
+        logger.warning(
+            "handler thread still running after its timeout; holding its slot",
+            extra=_log_extra(job, "overrun"),
+        )
+        self.overrunning.add(job.id)
+        try:
+            await done.wait()
+        finally:
+            self.overrunning.discard(job.id)
+
+    def _timeout(self, job: Job, spec: HandlerSpec) -> float | None:
+        timeout = job.timeout or spec.timeout or self._default_timeout
+        return None if timeout is None else timeout.total_seconds()
+
+    def _snooze(self, job: Job, spec: HandlerSpec, snooze: Snooze) -> Outcome:
+        try:
+            delay = parse_duration(snooze.delay, name="snooze delay").total_seconds()
+        except ValidationError as error:
+            return self._failure(job, spec, error)
+        return Outcome(OutcomeKind.SNOOZE, delay=delay)
+
+    def _failure(
+        self,
+        job: Job,
+        spec: HandlerSpec | None,
+        error: BaseException | str,
+        *,
+        kind: str | None = None,
+    ) -> Outcome:
+        if isinstance(error, BaseException):
+            entry = self._entry(
+                job,
+                kind or _qualified_name(type(error)),
+                str(error) or type(error).__name__,
+                "".join(traceback.format_exception(error)),
+            )
+        else:
+            entry = self._entry(job, kind or "error", error)
+
+        if job.attempt >= job.max_attempts:
+            return Outcome(
+                OutcomeKind.DISCARD, error=entry, timed_out=kind == "timeout"
+            )
+        # A shutdown is not the job's fault: it may run again at once elsewhere.
+        delay = 0.0 if kind == "shutdown" else self._retry_delay(job, spec)
+        return Outcome(
+            OutcomeKind.RETRY, error=entry, delay=delay, timed_out=kind == "timeout"
+        )
+
+    def _retry_delay(self, job: Job, spec: HandlerSpec | None) -> float:
+        policy = (spec.retry if spec else None) or self._default_retry
+        try:
+            return max(0.0, float(policy(job.attempt)))
+        except Exception:
+            logger.exception(
+                "retry policy failed; retrying with the default policy",
+                extra=_log_extra(job, "retry_policy"),
+            )
+            return max(0.0, float(self._default_retry(job.attempt)))
+
+    def _unknown_kind(self, job: Job) -> Outcome:
+        entry = self._entry(
+            job,
+            "unknown_kind",
+            f"no handler is registered for kind {job.kind!r} in this worker; "
+            "the job was discarded",
+        )
+        return Outcome(OutcomeKind.DISCARD, error=entry)
+
+    def _entry(
+        self, job: Job, kind: str, message: str, trace: str | None = None
+    ) -> JobError:
+        return JobError(
+            attempt=job.attempt,
+            at=datetime.now(UTC),
+            type=kind,
+            message=message,
+            traceback=trace,
+            worker=self._worker_id,
+        )
+
+
+def _call_then_signal(
+    function: Callable[[JobContext], Any], context: JobContext, done: anyio.Event
+) -> Any:
+    try:
+        return function(context)
+    finally:
+        # RuntimeError: the event loop has already ended and nobody is waiting.
+        with contextlib.suppress(RuntimeError):
+            anyio.from_thread.run_sync(done.set)
+
+
+def _qualified_name(error_type: type[BaseException]) -> str:
+    module = error_type.__module__
+    if module == "builtins":
+        return error_type.__qualname__
+    return f"{module}.{error_type.__qualname__}"
+
+
+def _log_extra(job: Job, action: str) -> dict[str, Any]:
+    return {
+        "action": action,
+        "job_id": job.id,
+        "kind": job.kind,
+        "queue": job.queue,
+        "attempt": job.attempt,
+    }

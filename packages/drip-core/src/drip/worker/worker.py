@@ -1,0 +1,335 @@
+"""The worker: producers, executors and a completer working together."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import signal
+import socket
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from drip.client import Client
+from drip.durations import Duration, parse_duration
+from drip.exceptions import ConfigurationError
+from drip.handlers import HandlerFunction, HandlerSpec, Registry
+from drip.job import DEFAULT_QUEUE, Job
+from drip.middleware import Middleware
+from drip.plan import Plan
+from drip.plugins import plugin_manager
+from drip.retry import RetryPolicy, resolve_retry_policy
+from drip.worker.completer import Completer
+from drip.worker.events import EventKind, Events
+from drip.worker.executor import Executor
+from drip.worker.producer import Producer
+from drip.worker.slots import Slots
+
+__all__ = ["Worker", "new_worker_id"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DATABASE_THREADS = 4
+
+
+def new_worker_id() -> str:
+    """An identity unique to this worker, even among processes on one host."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Worker:
+    """Runs the handlers of the jobs in ``queues`` until stopped.
+
+    ``concurrency`` jobs run at once, shared by all queues. Idle producers
+    check for due jobs every ``poll_interval`` (sooner when woken by an
+    insert notification). ``stop()`` (or SIGINT/SIGTERM under ``run_sync``)
+    stops fetching and lets running jobs finish for up to ``shutdown_grace``;
+    jobs still running then are recorded for retry. With ``burst`` the worker
+    stops by itself once every queue has no due job left.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        handlers: Registry
+        | Mapping[str, HandlerSpec]
+        | Iterable[HandlerSpec | HandlerFunction],
+        *,
+        queues: Sequence[str] = (DEFAULT_QUEUE,),
+        concurrency: int = 10,
+        poll_interval: Duration = 1.0,
+        shutdown_grace: Duration = 30.0,
+        timeout: Duration | None = None,
+        retry: RetryPolicy | str | None = None,
+        middleware: Sequence[Middleware] | None = None,
+        max_batch: int = 100,
+        burst: bool = False,
+        worker_id: str | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ConfigurationError(
+                f"concurrency must be at least 1, not {concurrency}"
+            )
+        if not queues:
+            raise ConfigurationError("a worker needs at least one queue")
+
+        self.client = client
+        self.handlers = _registry(handlers)
+        self.queues = list(dict.fromkeys(queues))
+        self.concurrency = concurrency
+        self.poll_interval = parse_duration(
+            poll_interval, name="poll_interval"
+        ).total_seconds()
+        self.shutdown_grace = parse_duration(
+            shutdown_grace, name="shutdown_grace"
+        ).total_seconds()
+        self.default_timeout: timedelta | None = (
+            None if timeout is None else parse_duration(timeout, name="timeout")
+        )
+        self.default_retry = resolve_retry_policy(retry)
+        self.middleware = client.middleware if middleware is None else list(middleware)
+        self.max_batch = max_batch
+        self.burst = burst
+        self.id = worker_id or new_worker_id()
+        self.events = Events()
+
+        self._stop_requested: anyio.Event | None = None
+        self._stopping = False
+        self._database_limiter: anyio.CapacityLimiter | None = None
+
+    # -- running --------------------------------------------------------------
+
+    def run_sync(self) -> dict[str, int]:
+        """Run until SIGINT/SIGTERM (a second signal stops at once); return counts."""
+        return anyio.run(self._run_with_signals)
+
+    async def run(self) -> dict[str, int]:
+        """Run until ``stop()`` is called or the task is cancelled; return counts."""
+        self._stop_requested = anyio.Event()
+        if self._stopping:
+            self._stop_requested.set()
+        self._database_limiter = anyio.CapacityLimiter(DATABASE_THREADS)
+        slots = Slots(self.concurrency)
+        completer = Completer(
+            dialect=self.client.dialect,
+            serializer=self.client.serializer,
+            run_plan=self._run_plan,
+            events=self.events,
+            buffer=self.concurrency * 2,
+        )
+        executor = Executor(
+            client=self.client,
+            handlers=self.handlers,
+            worker_id=self.id,
+            record=completer.submit,
+            middleware=self.middleware,
+            default_timeout=self.default_timeout,
+            default_retry=self.default_retry,
+            thread_limiter=anyio.CapacityLimiter(self.concurrency),
+        )
+
+        self._log_start()
+        async with anyio.create_task_group() as outer:
+            outer.start_soon(completer.run)
+            try:
+                async with anyio.create_task_group() as executions:
+
+                    def dispatch(job: Job) -> None:
+                        executions.start_soon(self._execute, executor, slots, job)
+
+                    await self._fetch_until_stopped(dispatch, slots, executor)
+                    await self._drain(slots, executions)
+            finally:
+                completer.close()
+
+        summary = dict(completer.counts)
+        self._log_stop(summary)
+        plugin_manager().hook.drip_worker_stopped(worker_id=self.id, summary=summary)
+        self.events.emit(EventKind.STOPPED, summary=summary)
+        return summary
+
+    def stop(self) -> None:
+        """Stop fetching and drain: running jobs get ``shutdown_grace`` to finish."""
+        self._stopping = True
+        if self._stop_requested is not None:
+            self._stop_requested.set()
+
+    async def _fetch_until_stopped(
+        self, dispatch: Any, slots: Slots, executor: Executor
+    ) -> None:
+        producers = [
+            Producer(
+                queue,
+                worker_id=self.id,
+                fetch=self._claim,
+                dispatch=dispatch,
+                slots=slots,
+                events=self.events,
+                poll_interval=self.poll_interval,
+                max_batch=self.max_batch,
+                excluded_ids=lambda: frozenset(executor.overrunning),
+            )
+            for queue in self.queues
+        ]
+        by_queue = {producer.queue: producer for producer in producers}
+
+        async with anyio.create_task_group() as fetching:
+            for producer in producers:
+                fetching.start_soon(producer.run)
+            fetching.start_soon(self._promote_due_jobs, producers)
+            if self.client.dialect.supports_listen:
+                fetching.start_soon(self._listen, by_queue)
+            if self.burst:
+                fetching.start_soon(self._stop_when_empty, slots)
+
+            plugin_manager().hook.drip_worker_started(
+                worker_id=self.id, queues=self.queues, kinds=sorted(self.handlers)
+            )
+            self.events.emit(EventKind.STARTED, worker_id=self.id)
+            assert self._stop_requested is not None
+            await self._stop_requested.wait()
+            fetching.cancel_scope.cancel()
+
+    async def _drain(self, slots: Slots, executions: anyio.abc.TaskGroup) -> None:
+        self.events.emit(EventKind.STOPPING)
+        if slots.busy:
+            logger.info(
+                "stopping: waiting up to %.0fs for %s running jobs",
+                self.shutdown_grace,
+                slots.busy,
+                extra={"action": "drain", "running": slots.busy},
+            )
+        with anyio.move_on_after(self.shutdown_grace):
+            await slots.wait_all_free()
+        if slots.busy:
+            logger.warning(
+                "grace period over: cancelling %s running jobs for retry",
+                slots.busy,
+                extra={"action": "drain", "running": slots.busy},
+            )
+        executions.cancel_scope.cancel()
+
+    async def _execute(self, executor: Executor, slots: Slots, job: Job) -> None:
+        try:
+            await executor.execute(job)
+        finally:
+            slots.release()
+
+    async def _promote_due_jobs(self, producers: list[Producer]) -> None:
+        while True:
+            try:
+                promoted = await self._run_plan(self.client.dialect.promote_due_jobs())
+            except Exception as error:
+                logger.error(
+                    "promoting due jobs failed: %s", error, extra={"action": "promote"}
+                )
+                promoted = 0
+            if promoted:
+                for producer in producers:
+                    producer.wake()
+            await anyio.sleep(self.poll_interval)
+
+    async def _listen(self, producers: dict[str, Producer]) -> None:
+        def wake(queue: str) -> None:
+            producer = producers.get(queue)
+            if producer is not None:
+                producer.wake()
+
+        await self.client.dialect.listen(self.client.engine, wake)
+
+    async def _stop_when_empty(self, slots: Slots) -> None:
+        empty: set[str] = set()
+        idle = anyio.Event()
+
+        def on_event(event: Any) -> None:
+            if event.kind is EventKind.FETCHED:
+                empty.discard(event.data["queue"])
+            elif event.kind is EventKind.QUEUE_EMPTY:
+                empty.add(event.data["queue"])
+                if empty.issuperset(self.queues) and slots.busy == 0:
+                    idle.set()
+
+        unsubscribe = self.events.subscribe(on_event)
+        try:
+            await idle.wait()
+            logger.info("burst: no due jobs left; stopping", extra={"action": "burst"})
+            self.stop()
+        finally:
+            unsubscribe()
+
+    # -- the database, from the event loop -------------------------------------
+
+    async def _claim(self, params: Any) -> list[Job]:
+        rows = await self._run_plan(self.client.dialect.claim_jobs(params))
+        return [self.client.decode(row) for row in rows]
+
+    async def _run_plan(self, plan: Plan[T]) -> T:
+        return await anyio.to_thread.run_sync(
+            functools.partial(self.client.run, plan), limiter=self._database_limiter
+        )
+
+    # -- signals and logs ---------------------------------------------------------
+
+    async def _run_with_signals(self) -> dict[str, int]:
+        summary: dict[str, int] = {}
+        async with anyio.create_task_group() as group:
+
+            async def run_then_stop_watching() -> None:
+                summary.update(await self.run())
+                group.cancel_scope.cancel()
+
+            group.start_soon(self._watch_signals, group.cancel_scope)
+            group.start_soon(run_then_stop_watching)
+        return summary
+
+    async def _watch_signals(self, scope: anyio.CancelScope) -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for received in signals:
+                if self._stopping:
+                    logger.warning(
+                        "second signal: stopping at once", extra={"action": "stop"}
+                    )
+                    scope.cancel()
+                    return
+                logger.info(
+                    "received %s: finishing running jobs (send again to stop at once)",
+                    signal.Signals(received).name,
+                    extra={"action": "stop"},
+                )
+                self.stop()
+
+    def _log_start(self) -> None:
+        url = self.client.url.render_as_string(hide_password=True)
+        logger.info(
+            "worker %s starting: database %s, queues %s, concurrency %s, handlers %s",
+            self.id,
+            url,
+            ", ".join(self.queues),
+            self.concurrency,
+            ", ".join(sorted(self.handlers)) or "(none)",
+            extra={"action": "worker_start", "worker_id": self.id},
+        )
+
+    def _log_stop(self, summary: dict[str, int]) -> None:
+        counts = ", ".join(f"{count} {kind}" for kind, count in sorted(summary.items()))
+        logger.info(
+            "worker %s stopped: %s",
+            self.id,
+            counts or "no jobs run",
+            extra={"action": "worker_stop", "worker_id": self.id, **summary},
+        )
+
+
+def _registry(handlers: Any) -> Registry:
+    if isinstance(handlers, Registry):
+        return handlers
+    if isinstance(handlers, Mapping):
+        return Registry(handlers.values())
+    return Registry(handlers)

@@ -1,0 +1,131 @@
+"""Drip on SQLite: the embedded default.
+
+Every transaction starts with ``BEGIN IMMEDIATE``, so it holds the database's
+single write lock from its first statement. Two claimers are serialized by
+that lock and can never both take a job; and since no transaction ever has to
+upgrade a read lock to a write lock, ``busy_timeout`` waits out contention
+instead of failing with "database is locked". WAL lets readers proceed while a
+writer holds the lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeDecorator
+
+from drip.dialect import Dialect
+from drip.exceptions import (
+    ConnectionLost,
+    DatabaseError,
+    DripError,
+    SchemaMissing,
+    ServerTooOld,
+    UniqueConflict,
+)
+from drip.schema import ColumnTypes
+
+__all__ = ["SQLiteDialect"]
+
+logger = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 30_000
+MINIMUM_VERSION = (3, 38, 0)
+_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+_NOW_SQL = "strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'"
+
+
+class SQLiteTimestamp(TypeDecorator[datetime]):
+    """A UTC datetime stored as fixed-width text that sorts as it compares."""
+
+    impl = sa.String(26)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an aware one is required")
+        return value.astimezone(UTC).strftime(_FORMAT)
+
+    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        return datetime.strptime(value, _FORMAT).replace(tzinfo=UTC)
+
+
+class SQLiteDialect(Dialect):
+    name = "sqlite"
+    package = "drip-sqlite"
+    url_backends = frozenset({"sqlite"})
+    migrations_package = "drip_sqlite.migrations"
+    supports_update_returning = True
+    column_types = ColumnTypes(timestamp=SQLiteTimestamp())
+
+    def create_engine(self, url: sa.URL, **options: Any) -> Engine:
+        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+        return super().create_engine(url, **options)
+
+    def configure_engine(self, engine: Engine) -> None:
+        sa.event.listen(engine, "connect", _prepare_connection)
+        sa.event.listen(engine, "begin", _begin_immediate)
+
+    def check_server(self, connection: sa.Connection) -> None:
+        if sqlite3.sqlite_version_info < MINIMUM_VERSION:
+            raise ServerTooOld(
+                f"SQLite {sqlite3.sqlite_version} is too old: Drip needs 3.38 or "
+                "newer (for RETURNING and built-in JSON); use a Python built "
+                "against a newer SQLite"
+            )
+
+    def translate_error(self, error: Exception) -> DripError | None:
+        original = getattr(error, "orig", error)
+        message = str(original)
+        if "no such table: drip_" in message:
+            return SchemaMissing(message)
+        if "UNIQUE constraint failed: drip_job.unique_active_key" in message:
+            return UniqueConflict(
+                "another active job holds this unique job's key; finish, cancel or "
+                "delete that job first"
+            )
+        if "unable to open database file" in message:
+            return ConnectionLost(f"cannot open the SQLite database: {message}")
+        if isinstance(original, sqlite3.Error):
+            return DatabaseError(message)
+        return None
+
+    def now(self) -> ColumnElement[datetime]:
+        return sa.literal_column(_NOW_SQL, type_=SQLiteTimestamp())
+
+    def seconds_from_now(self, seconds: float) -> ColumnElement[datetime]:
+        modifier = f"{seconds:+.6f} seconds"
+        expression = sa.func.strftime("%Y-%m-%d %H:%M:%f", "now", modifier)
+        return sa.type_coerce(expression.op("||")("000"), SQLiteTimestamp())
+
+    def insert_ignoring_duplicate(self) -> sa.Insert:
+        return sqlite_insert(self.tables.job).on_conflict_do_nothing()
+
+
+def _prepare_connection(dbapi_connection: sqlite3.Connection, record: Any) -> None:
+    # Leave transaction control to SQLAlchemy's "begin" event (see the module doc).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        (mode,) = cursor.execute("PRAGMA journal_mode").fetchone()
+        if mode.lower() not in ("wal", "memory"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
+
+
+def _begin_immediate(connection: sa.Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
