@@ -81,17 +81,26 @@ class Client:
     # -- transactions and plans ----------------------------------------------
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """A connection in a transaction that commits on success, else rolls back."""
-        with self.engine.begin() as connection:
-            self._check_server(connection)
-            yield connection
+    def transaction(self, *, read_only: bool = False) -> Iterator[Connection]:
+        """A connection in a transaction that commits on success, else rolls back.
 
-    def run(self, plan: Plan[T], *, conn: Connection | None = None) -> T:
+        ``read_only`` tells the dialect that the transaction will not write, so
+        it need not take write locks up front (SQLite's ``BEGIN IMMEDIATE``).
+        """
+        with self.engine.connect() as connection:
+            if read_only:
+                connection = connection.execution_options(drip_read_only=True)
+            with connection.begin():
+                self._check_server(connection)
+                yield connection
+
+    def run(
+        self, plan: Plan[T], *, conn: Connection | None = None, read_only: bool = False
+    ) -> T:
         """Execute a dialect plan in ``conn``, or in a transaction of its own."""
         if conn is not None:
             return run_plan(conn, plan, self.dialect.translate_error)
-        with self.transaction() as connection:
+        with self.transaction(read_only=read_only) as connection:
             return run_plan(connection, plan, self.dialect.translate_error)
 
     def _check_server(self, connection: Connection) -> None:
@@ -159,19 +168,19 @@ class Client:
         specs = builtins.list(specs)
         if not specs:
             return []
-        with self._connection(conn) as connection:
-            innermost = functools.partial(self._insert_specs, connection=connection)
-            return chain_insert(self.middleware, innermost)(specs)
+        innermost = functools.partial(self._insert_specs, conn=conn)
+        return chain_insert(self.middleware, innermost)(specs)
 
     def _insert_specs(
-        self, specs: list[JobSpec], *, connection: Connection
-    ) -> list[InsertResult]:
+        self, specs: builtins.list[JobSpec], *, conn: Connection | None
+    ) -> builtins.list[InsertResult]:
         prepared = [prepare_job(spec, self.serializer) for spec in specs]
-        inserted = self.run(
-            self.dialect.insert_jobs(InsertJobs(prepared)), conn=connection
-        )
         queues = sorted({job.queue for job in prepared})
-        self.run(self.dialect.notify_inserted(queues), conn=connection)
+        with self._connection(conn) as connection:
+            inserted = self.run(
+                self.dialect.insert_jobs(InsertJobs(prepared)), conn=connection
+            )
+            self.run(self.dialect.notify_inserted(queues), conn=connection)
         return [
             InsertResult(self.decode(item.row), item.duplicate) for item in inserted
         ]
@@ -188,7 +197,7 @@ class Client:
 
     def get(self, job_id: int, *, conn: Connection | None = None) -> Job | None:
         """The job with ``job_id``, or None if there is none."""
-        row = self.run(self.dialect.get_job(job_id), conn=conn)
+        row = self.run(self.dialect.get_job(job_id), conn=conn, read_only=True)
         return None if row is None else self.decode(row)
 
     def list(
@@ -222,12 +231,12 @@ class Client:
             after_id=after,
             limit=limit,
         )
-        rows = self.run(self.dialect.list_jobs(params), conn=conn)
+        rows = self.run(self.dialect.list_jobs(params), conn=conn, read_only=True)
         return [self.decode(row) for row in rows]
 
     def count_by_state(self, *, conn: Connection | None = None) -> dict[JobState, int]:
         """How many jobs are in each state."""
-        return self.run(self.dialect.count_jobs_by_state(), conn=conn)
+        return self.run(self.dialect.count_jobs_by_state(), conn=conn, read_only=True)
 
     # -- decoding ----------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Drip on SQLite: the embedded default.
 
-Every transaction starts with ``BEGIN IMMEDIATE``, so it holds the database's
-single write lock from its first statement. Two claimers are serialized by
+Every transaction that may write starts with ``BEGIN IMMEDIATE``, so it holds
+the database's single write lock from its first statement (read-only ones, marked
+with the ``drip_read_only`` execution option, use a plain ``BEGIN``). Two claimers are serialized by
 that lock and can never both take a job; and since no transaction ever has to
 upgrade a read lock to a write lock, ``busy_timeout`` waits out contention
 instead of failing with "database is locked". WAL lets readers proceed while a
@@ -75,7 +76,7 @@ class SQLiteDialect(Dialect):
 
     def configure_engine(self, engine: Engine) -> None:
         sa.event.listen(engine, "connect", _prepare_connection)
-        sa.event.listen(engine, "begin", _begin_immediate)
+        sa.event.listen(engine, "begin", _begin)
 
     def check_server(self, connection: sa.Connection) -> None:
         if sqlite3.sqlite_version_info < MINIMUM_VERSION:
@@ -127,5 +128,8 @@ def _prepare_connection(dbapi_connection: sqlite3.Connection, record: Any) -> No
         cursor.close()
 
 
-def _begin_immediate(connection: sa.Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _begin(connection: sa.Connection) -> None:
+    if connection.get_execution_options().get("drip_read_only"):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -187,7 +187,7 @@ class Worker:
             if self.client.dialect.supports_listen:
                 fetching.start_soon(self._listen, by_queue)
             if self.burst:
-                fetching.start_soon(self._stop_when_empty, slots)
+                fetching.start_soon(self._stop_when_empty, slots, producers)
 
             plugin_manager().hook.drip_worker_started(
                 worker_id=self.id, queues=self.queues, kinds=sorted(self.handlers)
@@ -244,7 +244,8 @@ class Worker:
 
         await self.client.dialect.listen(self.client.engine, wake)
 
-    async def _stop_when_empty(self, slots: Slots) -> None:
+    async def _stop_when_empty(self, slots: Slots, producers: list[Producer]) -> None:
+        """In burst mode: stop once no queue has a due job and nothing runs."""
         empty: set[str] = set()
         idle = anyio.Event()
 
@@ -258,7 +259,15 @@ class Worker:
 
         unsubscribe = self.events.subscribe(on_event)
         try:
-            await idle.wait()
+            while True:
+                await idle.wait()
+                # Retries and scheduled jobs that fell due count as work left.
+                if not await self._run_plan(self.client.dialect.promote_due_jobs()):
+                    break
+                empty.clear()
+                idle = anyio.Event()
+                for producer in producers:
+                    producer.wake()
             logger.info("burst: no due jobs left; stopping", extra={"action": "burst"})
             self.stop()
         finally:

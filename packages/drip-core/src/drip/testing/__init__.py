@@ -1,0 +1,68 @@
+"""Helpers for testing code that uses Drip, and for testing Drip itself.
+
+``run_until`` runs a worker until a number of job outcomes have been stored,
+waiting on the worker's events rather than on the clock. ``reset_database``
+empties Drip's tables between tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import anyio
+import sqlalchemy as sa
+
+from drip.client import Client
+from drip.job import Job
+from drip.outcome import Outcome
+from drip.worker import EventKind, Worker
+
+__all__ = ["Finished", "reset_database", "run_until"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Finished:
+    """A job as it was claimed, and the outcome stored for it."""
+
+    job: Job
+    outcome: Outcome
+
+
+async def run_until(
+    worker: Worker, *, finished: int, timeout: float = 20.0
+) -> list[Finished]:
+    """Run ``worker`` until ``finished`` outcomes are stored, then stop it.
+
+    Returns the outcomes in the order they were stored. Raises ``TimeoutError``
+    if they are not all stored within ``timeout`` seconds.
+    """
+    results: list[Finished] = []
+    enough = anyio.Event()
+
+    def on_event(event: Any) -> None:
+        if event.kind is EventKind.JOB_FINISHED:
+            results.append(Finished(event.data["job"], event.data["outcome"]))
+            if len(results) >= finished:
+                enough.set()
+
+    unsubscribe = worker.events.subscribe(on_event)
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(worker.run)
+            try:
+                with anyio.fail_after(timeout):
+                    await enough.wait()
+            finally:
+                worker.stop()
+    finally:
+        unsubscribe()
+    return results
+
+
+def reset_database(client: Client) -> None:
+    """Delete every job and queue row (the schema stays)."""
+    tables = client.dialect.tables
+    with client.transaction() as connection:
+        connection.execute(sa.delete(tables.job))
+        connection.execute(sa.delete(tables.queue))

@@ -1,0 +1,31 @@
+"""Drip's pytest plugin: fixtures for applications that use Drip.
+
+``drip_client`` is a migrated client on a fresh SQLite file (or on the URL in
+``DRIP_TEST_DATABASE_URL``, emptied before each test).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from drip.client import Client
+from drip.testing import reset_database
+
+
+@pytest.fixture
+def drip_client(tmp_path: Path) -> Iterator[Client]:
+    url = (
+        os.environ.get("DRIP_TEST_DATABASE_URL")
+        or f"sqlite:///{tmp_path / 'drip.sqlite3'}"
+    )
+    client = Client(url)
+    client.migrate()
+    reset_database(client)
+    try:
+        yield client
+    finally:
+        client.close()
