@@ -429,6 +429,11 @@ class Dialect:
         )
         return int(result.rowcount)
 
+    def check_schema(self) -> Plan[None]:
+        """Fail with ``SchemaMissing`` (via ``translate_error``) if tables are absent."""
+        yield sa.select(self.tables.job.c.id).limit(1)
+        yield sa.select(self.tables.queue.c.name).limit(1)
+
     # -- reading ---------------------------------------------------------------------
 
     def get_job(self, job_id: int) -> Plan[Row[Any] | None]:

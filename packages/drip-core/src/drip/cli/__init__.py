@@ -34,6 +34,12 @@ def reports_errors(command: F) -> F:
             return command(*args, **kwargs)
         except DripError as error:
             raise click.ClickException(str(error)) from error
+        except BaseExceptionGroup as group:
+            matched, _ = group.split(DripError)
+            if matched is None:
+                raise
+            first = _leaves(matched)[0]
+            raise click.ClickException(str(first)) from group
 
     return wrapper  # type: ignore[return-value]
 
@@ -54,6 +60,16 @@ def reports_errors(command: F) -> F:
 def main(log_level: str, log_format: str) -> None:
     """Drip: background jobs in the database you already run."""
     configure_logging(log_level, log_format)
+
+
+def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
+    leaves: list[BaseException] = []
+    for error in group.exceptions:
+        if isinstance(error, BaseExceptionGroup):
+            leaves.extend(_leaves(error))
+        else:
+            leaves.append(error)
+    return leaves
 
 
 def import_module(name: str) -> Any:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+
 import click
 
 from drip.cli import import_module, main, reports_errors, url_option
@@ -9,6 +13,8 @@ from drip.client import Client
 from drip.handlers import handlers_in_module
 from drip.plugins import plugin_manager
 from drip.worker import Worker
+
+logger = logging.getLogger(__name__)
 
 
 @main.command()
@@ -90,6 +96,29 @@ def run(
             burst=burst,
         )
         worker.run_sync()
+    _exit_without_waiting_for_abandoned_threads()
+
+
+def _exit_without_waiting_for_abandoned_threads() -> None:
+    """Exit now if sync handlers abandoned at shutdown are still running.
+
+    Their jobs are already recorded for retry, and a thread cannot be stopped;
+    waiting for them would keep a stopped worker alive indefinitely.
+    """
+    abandoned = [
+        thread
+        for thread in threading.enumerate()
+        if thread is not threading.main_thread() and not thread.daemon
+    ]
+    if abandoned:
+        logger.warning(
+            "exiting with %s handler threads still running; their jobs were "
+            "recorded for retry",
+            len(abandoned),
+            extra={"action": "exit", "threads": len(abandoned)},
+        )
+        logging.shutdown()
+        os._exit(0)
 
 
 @main.command()

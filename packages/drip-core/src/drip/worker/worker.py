@@ -135,6 +135,7 @@ class Worker:
             thread_limiter=anyio.CapacityLimiter(self.concurrency),
         )
 
+        await self._run_plan(self.client.dialect.check_schema())
         self._log_start()
         async with anyio.create_task_group() as outer:
             outer.start_soon(completer.run)
