@@ -1,0 +1,127 @@
+"""Drip on PostgreSQL (12 or newer) through psycopg 3.
+
+Claims are one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)
+RETURNING`` statement, so concurrent workers each take different jobs without
+waiting on one another. Inserts notify idle workers on commit (see
+``drip_postgres.listen``); large batches go through COPY (``drip_postgres.bulk``).
+Every timestamp Drip compares comes from ``statement_timestamp()``, the
+server's clock at the start of the current statement.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import ColumnElement
+
+from drip.dialect import Dialect, InsertedJob, InsertJobs
+from drip.exceptions import DripError, ServerTooOld
+from drip.plan import Plan
+from drip.schema import ColumnTypes, UTCDateTime
+from drip_postgres import bulk, errors, listen
+from drip_postgres.types import JSONBText, load_json_as_text
+
+__all__ = ["MINIMUM_VERSION", "PostgresDialect"]
+
+logger = logging.getLogger(__name__)
+
+MINIMUM_VERSION = (12,)
+MIGRATION_LOCK_KEY = 0x64726970_6D696772  # "dripmigr": one advisory lock per database
+
+
+class PostgresDialect(Dialect):
+    name = "postgresql"
+    package = "drip-postgres"
+    url_backends = frozenset({"postgresql"})
+    migrations_package = "drip_postgres.migrations"
+    supports_skip_locked = True
+    supports_update_returning = True
+    supports_listen = True
+    column_types = ColumnTypes(timestamp=UTCDateTime(), json=JSONBText())
+
+    # -- connection set-up ---------------------------------------------------
+
+    def configure_engine(self, engine: Engine) -> None:
+        sa.event.listen(engine, "connect", _prepare_connection)
+
+    def check_server(self, connection: sa.Connection) -> None:
+        version = connection.dialect.server_version_info or ()
+        if tuple(version[:1]) < MINIMUM_VERSION:
+            shown = ".".join(str(part) for part in version) or "unknown"
+            raise ServerTooOld(
+                f"PostgreSQL {shown} is too old: Drip needs 12 or newer (for "
+                "generated columns and REINDEX CONCURRENTLY)"
+            )
+
+    def translate_error(self, error: Exception) -> DripError | None:
+        return errors.translate_error(error)
+
+    # -- the database's clock -------------------------------------------------
+
+    def now(self) -> ColumnElement[datetime]:
+        return sa.func.statement_timestamp(type_=UTCDateTime())
+
+    def seconds_from_now(self, seconds: float) -> ColumnElement[datetime]:
+        interval = sa.func.make_interval(
+            0, 0, 0, 0, 0, 0, sa.literal(seconds, sa.Float)
+        )
+        return sa.type_coerce(sa.func.statement_timestamp() + interval, UTCDateTime())
+
+    # -- migrations ------------------------------------------------------------
+
+    def lock_migrations(self) -> Plan[None]:
+        yield sa.select(sa.func.pg_advisory_lock(MIGRATION_LOCK_KEY))
+
+    def unlock_migrations(self) -> Plan[None]:
+        yield sa.select(sa.func.pg_advisory_unlock(MIGRATION_LOCK_KEY))
+
+    # -- inserting ---------------------------------------------------------------
+
+    def insert_jobs(self, params: InsertJobs) -> Plan[list[InsertedJob]]:
+        """Insert jobs in order, by COPY when the batch holds many plain jobs."""
+        plain = [
+            (index, job) for index, job in enumerate(params.jobs) if not job.unique_key
+        ]
+        if len(plain) < bulk.COPY_THRESHOLD:
+            return (yield from super().insert_jobs(params))
+
+        results: list[InsertedJob | None] = [None] * len(params.jobs)
+        rows = yield from bulk.copy_jobs(self, [job for _, job in plain])
+        for (index, _), row in zip(plain, rows, strict=True):
+            results[index] = InsertedJob(row, duplicate=False)
+        for index, job in enumerate(params.jobs):
+            if job.unique_key:
+                results[index] = yield from self.insert_unique_job(job)
+        return [result for result in results if result is not None]
+
+    def insert_ignoring_duplicate(self) -> sa.Insert:
+        job = self.tables.job
+        scheduled_at = sa.bindparam("p_scheduled_at", type_=self.column_types.timestamp)
+        return (
+            pg_insert(job)
+            .values(
+                scheduled_at=sa.func.coalesce(scheduled_at, self.now()),
+                created_at=self.now(),
+            )
+            .on_conflict_do_nothing(index_elements=[job.c.unique_active_key])
+        )
+
+    def notify_inserted(self, queues: Sequence[str]) -> Plan[None]:
+        """Notify listeners of each queue; PostgreSQL delivers it on commit."""
+        for queue in queues:
+            yield sa.select(sa.func.pg_notify(listen.CHANNEL, queue))
+
+    async def listen(self, engine: Engine, wake: Callable[[str], None]) -> None:
+        await listen.listen(engine, wake)
+
+
+def _prepare_connection(dbapi_connection: Any, record: Any) -> None:
+    if isinstance(dbapi_connection, psycopg.Connection):
+        load_json_as_text(dbapi_connection)

@@ -1,0 +1,1 @@
+"""Drip's numbered PostgreSQL migrations (``NNNN_name.sql``)."""
