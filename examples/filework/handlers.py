@@ -155,7 +155,7 @@ def report_rows(jobs: list[drip.Job]) -> list[dict[str, Any]]:
     for job in sorted(jobs, key=lambda job: job.id):
         row = rows.setdefault(job.args["file"], {"file": job.args["file"]})
         row[job.kind] = job.state.value
-        row["retries"] = row.get("retries", 0) + len(job.errors)
+        row["errors"] = row.get("errors", 0) + len(job.errors)
         output = job.output or {}
         if job.kind == "checksum_file":
             row.update(sha256=output.get("sha256"), bytes=output.get("bytes"))
@@ -176,7 +176,7 @@ def write_reports(
     return {"markdown": str(markdown), "html": str(page)}
 
 
-COLUMNS = ["file", "bytes", "gzip", "saved", "sha256", "retries"]
+COLUMNS = ["file", "bytes", "gzip", "saved", "sha256", "errors"]
 
 
 def _cells(row: dict[str, Any]) -> list[str]:
@@ -188,7 +188,7 @@ def _cells(row: dict[str, Any]) -> list[str]:
         f"{packed:,}" if packed is not None else row.get("compress_file", "-"),
         saved,
         (row.get("sha256") or row.get("checksum_file", "-"))[:16],
-        str(row["retries"]),
+        str(row["errors"]),
     ]
 
 
