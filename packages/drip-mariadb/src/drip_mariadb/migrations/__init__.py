@@ -1,0 +1,1 @@
+"""Drip's numbered MariaDB migrations (``NNNN_name.sql``)."""
