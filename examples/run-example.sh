@@ -72,6 +72,7 @@ status=0
 python -m filework.report || status=$?
 if [[ $status -eq 0 && "${KEEP_WORKDIR:-0}" != 1 ]]; then
     rm -rf "$workdir"
+    echo "run-example: removed $workdir (set KEEP_WORKDIR=1 to keep the outputs)"
 else
     echo "run-example: outputs kept in $workdir"
 fi
