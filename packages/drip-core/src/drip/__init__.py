@@ -30,6 +30,7 @@ from drip.hookspecs import hookimpl
 from drip.job import InsertResult, Job, JobError, JobSpec
 from drip.middleware import Middleware
 from drip.outcome import Outcome, OutcomeKind
+from drip.queues import Queue
 from drip.retry import Constant, Exponential, Immediate, Linear, RetryPolicy
 from drip.serializers import JSONSerializer, Serializer
 from drip.states import JobState
@@ -64,6 +65,7 @@ __all__ = [
     "Middleware",
     "Outcome",
     "OutcomeKind",
+    "Queue",
     "Registry",
     "RetryPolicy",
     "SchemaMissing",

@@ -21,15 +21,15 @@ MAX_ATTEMPTS_LIMIT = 32_767
 
 def prepare_job(spec: JobSpec, serializer: Serializer) -> NewJob:
     """Check every option of ``spec`` and encode it into a row to insert."""
-    _check_name("kind", spec.kind)
-    _check_name("queue", spec.queue)
-    _check_int("priority", spec.priority, 1, 4)
-    _check_int("max_attempts", spec.max_attempts, 1, MAX_ATTEMPTS_LIMIT)
+    check_name("kind", spec.kind)
+    check_name("queue", spec.queue)
+    check_int("priority", spec.priority, 1, 4)
+    check_int("max_attempts", spec.max_attempts, 1, MAX_ATTEMPTS_LIMIT)
 
     args = _encode_object("args", spec.args, serializer)
     metadata = _encode_object("metadata", spec.metadata, serializer)
-    tags = serializer.dumps(_check_tags(spec.tags), what="tags")
-    scheduled_at = _check_scheduled_at(spec.scheduled_at)
+    tags = serializer.dumps(check_tags(spec.tags), what="tags")
+    scheduled_at = check_scheduled_at(spec.scheduled_at)
 
     unique_key = unique_states = None
     if spec.unique is not None:
@@ -53,7 +53,7 @@ def prepare_job(spec: JobSpec, serializer: Serializer) -> NewJob:
     )
 
 
-def _check_name(what: str, value: Any) -> None:
+def check_name(what: str, value: Any) -> None:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{what} must be a non-empty string, not {value!r}")
     if len(value) > MAX_NAME_LENGTH:
@@ -65,7 +65,7 @@ def _check_name(what: str, value: Any) -> None:
         raise ValidationError(f"{what} {value!r} contains a NUL character")
 
 
-def _check_int(what: str, value: Any, low: int, high: int) -> None:
+def check_int(what: str, value: Any, low: int, high: int) -> None:
     if (
         isinstance(value, bool)
         or not isinstance(value, int)
@@ -84,7 +84,7 @@ def _encode_object(what: str, value: Any, serializer: Serializer) -> str:
     return serializer.dumps(dict(value), what=what)
 
 
-def _check_tags(tags: Any) -> list[str]:
+def check_tags(tags: Any) -> list[str]:
     if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
         raise ValidationError(f"tags must be a list of strings, not {tags!r}")
     for tag in tags:
@@ -95,7 +95,7 @@ def _check_tags(tags: Any) -> list[str]:
     return list(tags)
 
 
-def _check_scheduled_at(value: Any) -> datetime | None:
+def check_scheduled_at(value: Any) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, datetime):

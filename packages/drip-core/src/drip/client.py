@@ -29,6 +29,7 @@ from drip.job import (
 )
 from drip.middleware import Middleware, chain_insert
 from drip.migrate import Migrator
+from drip.operations import OperatorAPI
 from drip.plan import Plan, run_plan
 from drip.serializers import Serializer, resolve_serializer
 from drip.states import JobState, parse_states
@@ -41,7 +42,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class Client:
+class Client(OperatorAPI):
     """Drip's entry point for applications: insert jobs and look after them.
 
     ``database`` is a SQLAlchemy URL (string or ``URL``), an existing

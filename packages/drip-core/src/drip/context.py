@@ -1,10 +1,15 @@
-"""What a handler receives: its job, and ways to report on it."""
+"""What a handler receives: its job, and ways to act on it."""
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.engine import Connection
+
+from drip.dialect import FinishJob
 from drip.outcome import NO_OUTPUT
+from drip.states import JobState
 
 if TYPE_CHECKING:
     from drip.client import Client
@@ -18,7 +23,7 @@ class JobContext:
 
     ``args`` is the job's decoded args; ``job`` the full record as claimed
     (state ``running``, ``attempt`` counting this run); ``client`` the client
-    the worker uses, for enqueueing follow-up jobs.
+    the worker uses, for enqueueing follow-up jobs or for transactions.
     """
 
     def __init__(self, job: Job, client: Client, worker_id: str) -> None:
@@ -26,6 +31,7 @@ class JobContext:
         self.client = client
         self.worker_id = worker_id
         self.output: Any = NO_OUTPUT
+        self._cancel_requested = threading.Event()
 
     @property
     def args(self) -> dict[str, Any]:
@@ -35,6 +41,16 @@ class JobContext:
     def attempt(self) -> int:
         return self.job.attempt
 
+    @property
+    def cancel_requested(self) -> bool:
+        """True once someone asked to cancel this job while it runs.
+
+        Async handlers are cancelled outright; a sync handler should check
+        this between steps and return (or raise ``drip.Cancel``). Either way
+        the job ends ``cancelled``.
+        """
+        return self._cancel_requested.is_set()
+
     def record_output(self, value: Any) -> None:
         """Keep ``value`` as the job's output (``metadata["output"]``).
 
@@ -43,6 +59,23 @@ class JobContext:
         """
         self.client.serializer.dumps(value, what="output")
         self.output = value
+
+    def complete(self, conn: Connection) -> None:
+        """Complete the job inside the caller's transaction (the outbox pattern).
+
+        The completion commits or rolls back with the handler's own writes in
+        ``conn``: if the transaction rolls back, the job is not completed, and
+        when the handler then raises, it is retried as usual.
+        """
+        metadata = None
+        if self.output is not NO_OUTPUT:
+            metadata = self.client.serializer.dumps(
+                {**self.job.metadata, "output": self.output}, what="output"
+            )
+        plan = self.client.dialect.finish_job(
+            FinishJob(id=self.job.id, state=JobState.COMPLETED, metadata=metadata)
+        )
+        self.client.run(plan, conn=conn)
 
     def __repr__(self) -> str:
         job = self.job

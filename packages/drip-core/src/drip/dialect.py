@@ -30,6 +30,7 @@ from drip.states import JobState
 __all__ = [
     "ClaimJobs",
     "CompleteJobs",
+    "DeleteJobs",
     "Dialect",
     "FinishJob",
     "InsertJobs",
@@ -37,6 +38,9 @@ __all__ = [
     "ListJobs",
     "Migration",
     "NewJob",
+    "TransitionJob",
+    "UpdateJob",
+    "UpsertQueue",
 ]
 
 
@@ -123,6 +127,50 @@ class ListJobs:
     scheduled_before: datetime | None = None
     after_id: int | None = None
     limit: int = 100
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TransitionJob:
+    """Move job ``id`` to ``to_state``, only if it is in one of ``from_states``."""
+
+    id: int
+    from_states: frozenset[JobState]
+    to_state: JobState
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UpdateJob:
+    """Set columns of job ``id`` if it is in one of ``from_states``.
+
+    ``changes`` maps column names to encoded values; a ``scheduled_at`` change
+    also sets the state to scheduled or available, by the database's clock.
+    """
+
+    id: int
+    from_states: frozenset[JobState]
+    changes: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeleteJobs:
+    """Delete jobs in ``states`` matching every other given filter."""
+
+    states: Sequence[JobState]
+    kinds: Sequence[str] = ()
+    queues: Sequence[str] = ()
+    priorities: Sequence[int] = ()
+    finalized_before: datetime | None = None
+    created_before: datetime | None = None
+    limit: int = 10_000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UpsertQueue:
+    """Create or change a queue; None leaves a column as it is."""
+
+    name: str
+    metadata: str | None = None
+    paused: bool | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -369,27 +417,43 @@ class Dialect:
         return statement
 
     def complete_jobs(self, params: CompleteJobs) -> Plan[int]:
-        """Complete running jobs; return how many were still running."""
+        """Complete running jobs; return how many were still running.
+
+        A job whose cancellation was requested while it ran ends cancelled.
+        """
         job = self.tables.job
         running = sa.and_(
             job.c.id.in_(params.ids), job.c.state == JobState.RUNNING.value
         )
-        deleted = yield sa.delete(job).where(running, job.c.ephemeral.is_(True))
+        deleted = yield sa.delete(job).where(
+            running, job.c.ephemeral.is_(True), job.c.cancel_requested_at.is_(None)
+        )
         updated = yield (
             sa.update(job)
             .where(running)
-            .values(state=JobState.COMPLETED.value, finalized_at=self.now())
+            .values(
+                state=self._unless_cancelled(JobState.COMPLETED),
+                finalized_at=self.now(),
+            )
         )
         return int(deleted.rowcount) + int(updated.rowcount)
 
     def finish_job(self, params: FinishJob) -> Plan[bool]:
-        """Record one running job's outcome; False if it was no longer running."""
+        """Record one running job's outcome; False if it was no longer running.
+
+        A job whose cancellation was requested while it ran ends cancelled,
+        whatever its handler's outcome.
+        """
         job = self.tables.job
         running = sa.and_(job.c.id == params.id, job.c.state == JobState.RUNNING.value)
-        values: dict[str, Any] = {"state": params.state.value}
-
-        if params.state.is_final:
-            values["finalized_at"] = self.now()
+        cancelled = job.c.cancel_requested_at.is_not(None)
+        values: dict[str, Any] = {
+            "state": self._unless_cancelled(params.state),
+            "finalized_at": sa.case(
+                (cancelled, self.now()),
+                else_=self.now() if params.state.is_final else sa.null(),
+            ),
+        }
         if params.delay_seconds is not None:
             values["scheduled_at"] = self.seconds_from_now(params.delay_seconds)
         if params.errors is not None:
@@ -400,11 +464,23 @@ class Dialect:
             values["attempt"] = job.c.attempt - 1
 
         if params.state is JobState.COMPLETED:
-            deleted = yield sa.delete(job).where(running, job.c.ephemeral.is_(True))
+            deleted = yield sa.delete(job).where(
+                running, job.c.ephemeral.is_(True), ~cancelled
+            )
             if deleted.rowcount:
                 return True
         result = yield sa.update(job).where(running).values(values)
         return bool(result.rowcount)
+
+    def _unless_cancelled(self, state: JobState) -> ColumnElement[str]:
+        """``state``, or cancelled if someone asked to cancel the job meanwhile."""
+        return sa.case(
+            (
+                self.tables.job.c.cancel_requested_at.is_not(None),
+                JobState.CANCELLED.value,
+            ),
+            else_=sa.literal(state.value),
+        )
 
     def promote_due_jobs(self) -> Plan[int]:
         """Make scheduled and retryable jobs whose time has come available."""
@@ -419,15 +495,155 @@ class Dialect:
         )
         return int(result.rowcount)
 
-    def requeue_running_jobs(self, ids: Sequence[int]) -> Plan[int]:
-        """Hand claimed jobs that never started back without using an attempt."""
+    # -- operating on jobs -----------------------------------------------------
+
+    def lock_job(self, job_id: int) -> Plan[Row[Any] | None]:
+        """Read a job and lock its row until the transaction ends."""
+        statement = sa.select(*self.job_columns).where(self.tables.job.c.id == job_id)
+        if self.supports_skip_locked:
+            statement = statement.with_for_update()
+        result = yield statement
+        return result.first()
+
+    def transition_job(self, params: TransitionJob) -> Plan[bool]:
+        """Move a job to ``to_state`` if it is in one of ``from_states``."""
+        job = self.tables.job
+        values: dict[str, Any] = {
+            "state": params.to_state.value,
+            "finalized_at": self.now() if params.to_state.is_final else None,
+        }
+        if params.to_state is JobState.AVAILABLE:
+            values["scheduled_at"] = self.now()
+            values["cancel_requested_at"] = None
+        result = yield (
+            sa.update(job)
+            .where(
+                job.c.id == params.id,
+                job.c.state.in_([state.value for state in params.from_states]),
+            )
+            .values(values)
+        )
+        return bool(result.rowcount)
+
+    def request_cancel(self, job_id: int) -> Plan[bool]:
+        """Ask the worker running a job to cancel it."""
         job = self.tables.job
         result = yield (
             sa.update(job)
-            .where(job.c.id.in_(ids), job.c.state == JobState.RUNNING.value)
-            .values(state=JobState.AVAILABLE.value, attempt=job.c.attempt - 1)
+            .where(
+                job.c.id == job_id,
+                job.c.state == JobState.RUNNING.value,
+                job.c.cancel_requested_at.is_(None),
+            )
+            .values(cancel_requested_at=self.now())
         )
+        return bool(result.rowcount)
+
+    def cancel_requested(self, ids: Sequence[int]) -> Plan[list[int]]:
+        """Which of these running jobs someone asked to cancel."""
+        job = self.tables.job
+        result = yield sa.select(job.c.id).where(
+            job.c.id.in_(ids),
+            job.c.state == JobState.RUNNING.value,
+            job.c.cancel_requested_at.is_not(None),
+        )
+        return list(result.scalars().all())
+
+    def update_job(self, params: UpdateJob) -> Plan[bool]:
+        """Apply ``changes`` to a job in one of ``from_states``."""
+        job = self.tables.job
+        values = dict(params.changes)
+        scheduled_at = values.get("scheduled_at")
+        if scheduled_at is not None:
+            future = sa.literal(scheduled_at, self.column_types.timestamp) > self.now()
+            values["state"] = sa.case(
+                (future, JobState.SCHEDULED.value), else_=JobState.AVAILABLE.value
+            )
+        result = yield (
+            sa.update(job)
+            .where(
+                job.c.id == params.id,
+                job.c.state.in_([state.value for state in params.from_states]),
+            )
+            .values(values)
+        )
+        return bool(result.rowcount)
+
+    def delete_job(self, job_id: int) -> Plan[bool]:
+        """Delete a job that is not running."""
+        job = self.tables.job
+        result = yield sa.delete(job).where(
+            job.c.id == job_id, job.c.state != JobState.RUNNING.value
+        )
+        return bool(result.rowcount)
+
+    def delete_jobs(self, params: DeleteJobs) -> Plan[int]:
+        """Delete up to ``limit`` jobs matching every filter; never running ones."""
+        job = self.tables.job
+        conditions = [
+            job.c.state.in_([state.value for state in params.states]),
+            job.c.state != JobState.RUNNING.value,
+        ]
+        if params.kinds:
+            conditions.append(job.c.kind.in_(params.kinds))
+        if params.queues:
+            conditions.append(job.c.queue.in_(params.queues))
+        if params.priorities:
+            conditions.append(job.c.priority.in_(params.priorities))
+        if params.finalized_before is not None:
+            conditions.append(job.c.finalized_at < params.finalized_before)
+        if params.created_before is not None:
+            conditions.append(job.c.created_at < params.created_before)
+
+        ids = (
+            (
+                yield sa.select(job.c.id)
+                .where(*conditions)
+                .order_by(job.c.id)
+                .limit(params.limit)
+            )
+            .scalars()
+            .all()
+        )
+        if not ids:
+            return 0
+        result = yield sa.delete(job).where(job.c.id.in_(ids), *conditions)
         return int(result.rowcount)
+
+    # -- queues ------------------------------------------------------------------
+
+    def upsert_queue(self, params: UpsertQueue) -> Plan[None]:
+        """Create a queue row, or update the given columns of an existing one."""
+        now = self.now()
+        values = {
+            "name": params.name,
+            "metadata": params.metadata or "{}",
+            "paused_at": now if params.paused else None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        update: dict[str, Any] = {"updated_at": now}
+        if params.metadata is not None:
+            update["metadata"] = params.metadata
+        if params.paused is not None:
+            update["paused_at"] = now if params.paused else None
+        yield self.queue_upsert_statement(values, update)
+
+    def queue_upsert_statement(
+        self, values: dict[str, Any], update: dict[str, Any]
+    ) -> sa.Executable:
+        """Insert ``values`` into drip_queue, or on a name conflict set ``update``."""
+        raise NotImplementedError
+
+    def list_queues(self) -> Plan[list[Row[Any]]]:
+        queue = self.tables.queue
+        result = yield sa.select(queue).order_by(queue.c.name)
+        return list(result.all())
+
+    def get_queue(self, name: str) -> Plan[Row[Any] | None]:
+        queue = self.tables.queue
+        result = yield sa.select(queue).where(queue.c.name == name)
+        return result.first()
 
     def check_schema(self) -> Plan[None]:
         """Fail with ``SchemaMissing`` (via ``translate_error``) if tables are absent."""

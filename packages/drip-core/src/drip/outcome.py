@@ -31,3 +31,4 @@ class Outcome:
     delay: float | None = None
     output: Any = NO_OUTPUT
     timed_out: bool = False
+    attempt_given_back: bool = False  # the run did not count (a snooze, a TTL)

@@ -113,6 +113,12 @@ class SQLiteDialect(Dialect):
     def insert_ignoring_duplicate(self) -> sa.Insert:
         return sqlite_insert(self.tables.job).on_conflict_do_nothing()
 
+    def queue_upsert_statement(
+        self, values: dict[str, Any], update: dict[str, Any]
+    ) -> sa.Executable:
+        statement = sqlite_insert(self.tables.queue).values(values)
+        return statement.on_conflict_do_update(index_elements=["name"], set_=update)
+
 
 def _prepare_connection(dbapi_connection: sqlite3.Connection, record: Any) -> None:
     # Leave transaction control to SQLAlchemy's "begin" event (see the module doc).

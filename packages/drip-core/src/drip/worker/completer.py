@@ -139,7 +139,8 @@ class Completer:
             state=_NEXT_STATE[outcome.kind],
             errors=errors,
             delay_seconds=delay,
-            give_back_attempt=outcome.kind is OutcomeKind.SNOOZE,
+            give_back_attempt=outcome.kind is OutcomeKind.SNOOZE
+            or outcome.attempt_given_back,
             metadata=metadata,
         )
 

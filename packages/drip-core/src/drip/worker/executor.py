@@ -64,6 +64,7 @@ class Executor:
         self._default_retry = default_retry
         self._thread_limiter = thread_limiter
         self.overrunning: set[int] = set()
+        self.running: dict[int, tuple[anyio.CancelScope, JobContext, bool]] = {}
 
     async def execute(self, job: Job) -> None:
         """Run ``job`` and record its outcome; return once its slot can be reused."""
@@ -71,21 +72,41 @@ class Executor:
         if spec is None:
             await self._record(job, self._unknown_kind(job), 0.0)
             return
+        if _expired(job):
+            await self._record(job, self._expired_outcome(job), 0.0)
+            return
 
         context = JobContext(job, self._client, self._worker_id)
         context._thread_done = None  # type: ignore[attr-defined]
         plugin_manager().hook.drip_job_started(job=job, worker_id=self._worker_id)
         started = time.monotonic()
         try:
-            outcome = await self._run(spec, context)
+            with anyio.CancelScope() as scope:
+                self.running[job.id] = (scope, context, spec.is_async)
+                outcome = await self._run(spec, context)
+            if scope.cancelled_caught:
+                outcome = self._cancelled_by_request(job)
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
                 outcome = self._failure(job, spec, SHUTDOWN_MESSAGE, kind="shutdown")
                 await self._record(job, outcome, time.monotonic() - started)
             raise
+        finally:
+            self.running.pop(job.id, None)
 
         await self._record(job, outcome, time.monotonic() - started)
         await self._wait_for_overrunning_thread(job, context)
+
+    def request_cancel(self, job_ids: list[int]) -> None:
+        """Cancel these running jobs: async handlers now, sync ones by their flag."""
+        for job_id in job_ids:
+            running = self.running.get(job_id)
+            if running is None:
+                continue
+            scope, context, is_async = running
+            context._cancel_requested.set()
+            if is_async:
+                scope.cancel()
 
     async def _run(self, spec: HandlerSpec, context: JobContext) -> Outcome:
         job = context.job
@@ -188,6 +209,18 @@ class Executor:
             )
             return max(0.0, float(self._default_retry(job.attempt)))
 
+    def _cancelled_by_request(self, job: Job) -> Outcome:
+        entry = self._entry(job, "cancelled", "cancelled by request while running")
+        return Outcome(OutcomeKind.CANCEL, error=entry)
+
+    def _expired_outcome(self, job: Job) -> Outcome:
+        entry = self._entry(
+            job,
+            "ttl_expired",
+            f"the job did not start within its time to live of {job.ttl}",
+        )
+        return Outcome(OutcomeKind.DISCARD, error=entry, attempt_given_back=True)
+
     def _unknown_kind(self, job: Job) -> Outcome:
         entry = self._entry(
             job,
@@ -219,6 +252,16 @@ def _call_then_signal(
         # RuntimeError: the event loop has already ended and nobody is waiting.
         with contextlib.suppress(RuntimeError):
             anyio.from_thread.run_sync(done.set)
+
+
+def _expired(job: Job) -> bool:
+    """Whether the job was claimed only after its time to live ran out.
+
+    Both timestamps come from the database's clock.
+    """
+    if job.ttl is None or job.attempted_at is None:
+        return False
+    return job.attempted_at - job.created_at > job.ttl
 
 
 def _qualified_name(error_type: type[BaseException]) -> str:

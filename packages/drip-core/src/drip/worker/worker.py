@@ -185,6 +185,7 @@ class Worker:
             for producer in producers:
                 fetching.start_soon(producer.run)
             fetching.start_soon(self._promote_due_jobs, producers)
+            fetching.start_soon(self._watch_cancellations, executor)
             if self.client.dialect.supports_listen:
                 fetching.start_soon(self._listen, by_queue)
             if self.burst:
@@ -236,6 +237,26 @@ class Worker:
                 for producer in producers:
                     producer.wake()
             await anyio.sleep(self.poll_interval)
+
+    async def _watch_cancellations(self, executor: Executor) -> None:
+        """Pass cancellations requested for running jobs on to their executions."""
+        while True:
+            await anyio.sleep(self.poll_interval)
+            running = list(executor.running)
+            if not running:
+                continue
+            try:
+                requested = await self._run_plan(
+                    self.client.dialect.cancel_requested(running)
+                )
+            except Exception as error:
+                logger.error(
+                    "checking for cancelled jobs failed: %s",
+                    error,
+                    extra={"action": "watch_cancellations"},
+                )
+                continue
+            executor.request_cancel(requested)
 
     async def _listen(self, producers: dict[str, Producer]) -> None:
         def wake(queue: str) -> None:

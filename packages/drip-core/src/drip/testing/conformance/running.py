@@ -1,0 +1,308 @@
+"""Conformance: workers running jobs and recording outcomes."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import anyio
+import pytest
+import sqlalchemy as sa
+
+import drip
+from drip import Client, JobSpec, JobState, Worker
+from drip.outcome import OutcomeKind
+from drip.testing import run_until
+from drip.testing.conformance.fixtures import FAST
+
+# -- running jobs ---------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_sync_and_async_handlers_complete_their_jobs(client: Client) -> None:
+    ran: list[tuple[str, int]] = []
+
+    @drip.handler
+    def add(context: drip.JobContext) -> None:
+        ran.append(("sync", context.args["n"]))
+
+    @drip.handler(kind="add_async")
+    async def add_async(context: drip.JobContext) -> None:
+        await anyio.sleep(0)
+        ran.append(("async", context.args["n"]))
+
+    client.insert_many(
+        [JobSpec(kind="add", args={"n": 1}), JobSpec(kind="add_async", args={"n": 2})]
+    )
+    finished = await run_until(Worker(client, [add, add_async], **FAST), finished=2)
+
+    assert sorted(ran) == [("async", 2), ("sync", 1)]
+    assert {item.outcome.kind for item in finished} == {OutcomeKind.COMPLETED}
+    for job in client.list():
+        assert job.state is JobState.COMPLETED
+        assert job.attempt == 1
+        assert job.finalized_at is not None
+
+
+@pytest.mark.anyio
+async def test_failure_records_an_error_and_schedules_a_retry(client: Client) -> None:
+    @drip.handler(retry=drip.Constant(delay=3600))
+    def flaky(context: drip.JobContext) -> None:
+        raise ConnectionError("upstream refused")
+
+    inserted = client.insert("flaky")
+    await run_until(Worker(client, [flaky], **FAST), finished=1)
+    job = client.get(inserted.id)
+
+    assert job.state is JobState.RETRYABLE
+    assert job.attempt == 1
+    assert job.scheduled_at > datetime.now(UTC) + timedelta(minutes=55)
+    (error,) = job.errors
+    assert error.attempt == 1
+    assert error.type == "ConnectionError"
+    assert error.message == "upstream refused"
+    assert "raise ConnectionError" in error.traceback
+    assert abs(error.at - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+@pytest.mark.anyio
+async def test_always_failing_job_is_discarded_after_max_attempts(
+    client: Client,
+) -> None:
+    @drip.handler(retry="immediate")
+    def broken(context: drip.JobContext) -> None:
+        raise ValueError(f"attempt {context.attempt} failed \x00 with a NUL")
+
+    inserted = client.insert("broken", max_attempts=3)
+    await run_until(Worker(client, [broken], **FAST), finished=3)
+    job = client.get(inserted.id)
+
+    assert job.state is JobState.DISCARDED
+    assert job.attempt == 3
+    assert job.finalized_at is not None
+    assert [error.attempt for error in job.errors] == [1, 2, 3]
+    assert [error.message for error in job.errors] == [
+        f"attempt {n} failed \\x00 with a NUL" for n in (1, 2, 3)
+    ]
+
+
+@pytest.mark.anyio
+async def test_unknown_kind_is_discarded_naming_the_kind(client: Client) -> None:
+    @drip.handler
+    def known(context: drip.JobContext) -> None:
+        return None
+
+    inserted = client.insert("mystery_kind")
+    await run_until(Worker(client, [known], **FAST), finished=1)
+    job = client.get(inserted.id)
+
+    assert job.state is JobState.DISCARDED
+    assert job.attempt == 1
+    (error,) = job.errors
+    assert error.type == "unknown_kind"
+    assert "'mystery_kind'" in error.message
+
+
+@pytest.mark.anyio
+async def test_worker_claims_no_more_than_its_free_slots(client: Client) -> None:
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    @drip.handler
+    def block(context: drip.JobContext) -> None:
+        started.release()
+        release.wait(timeout=30)
+
+    client.insert_many([JobSpec(kind="block") for _ in range(5)])
+    worker = Worker(client, [block], concurrency=2, **FAST)
+    async with anyio.create_task_group() as group:
+        group.start_soon(functools.partial(run_until, worker, finished=5))
+        for _ in range(2):
+            await anyio.to_thread.run_sync(started.acquire)
+        counts = client.count_by_state()
+        release.set()
+
+    assert counts[JobState.RUNNING] == 2
+    assert counts[JobState.AVAILABLE] == 3
+    assert client.count_by_state()[JobState.COMPLETED] == 5
+
+
+@pytest.mark.anyio
+async def test_claims_follow_priority_then_schedule(client: Client) -> None:
+    order: list[str] = []
+
+    @drip.handler
+    def record(context: drip.JobContext) -> None:
+        order.append(context.args["name"])
+
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    client.insert("record", {"name": "p4"}, priority=4)
+    client.insert("record", {"name": "p2-late"}, priority=2)
+    client.insert("record", {"name": "p2-early"}, priority=2, scheduled_at=past)
+    client.insert("record", {"name": "p1"}, priority=1)
+    await run_until(Worker(client, [record], concurrency=1, **FAST), finished=4)
+
+    assert order == ["p1", "p2-early", "p2-late", "p4"]
+
+
+@pytest.mark.anyio
+async def test_scheduled_job_waits_for_its_time(client: Client) -> None:
+    ran_at: list[datetime] = []
+
+    @drip.handler
+    def later(context: drip.JobContext) -> None:
+        ran_at.append(datetime.now(UTC))
+
+    due = datetime.now(UTC) + timedelta(milliseconds=600)
+    client.insert("later", scheduled_at=due)
+    client.insert("later", scheduled_at=datetime.now(UTC) + timedelta(days=1))
+    await run_until(Worker(client, [later], **FAST), finished=1)
+
+    assert len(ran_at) == 1
+    assert ran_at[0] >= due - timedelta(milliseconds=50)
+    assert client.count_by_state()[JobState.SCHEDULED] == 1
+
+
+@pytest.mark.anyio
+async def test_paused_queue_is_not_fetched(client: Client) -> None:
+    @drip.handler
+    def work(context: drip.JobContext) -> None:
+        return None
+
+    queue = client.dialect.tables.queue
+    with client.transaction() as conn:
+        now = datetime.now(UTC)
+        conn.execute(
+            sa.insert(queue).values(
+                name="paused",
+                metadata="{}",
+                paused_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    held = client.insert("work", queue="paused")
+    client.insert("work", queue="open")
+    await run_until(
+        Worker(client, [work], queues=["paused", "open"], **FAST), finished=1
+    )
+
+    assert client.get(held.id).state is JobState.AVAILABLE
+
+
+@pytest.mark.anyio
+async def test_handler_outcomes_snooze_cancel_discard_and_output(
+    client: Client,
+) -> None:
+    @drip.handler
+    def decide(context: drip.JobContext) -> None:
+        action = context.args["action"]
+        if action == "snooze":
+            raise drip.Snooze("1h")
+        if action == "cancel":
+            raise drip.Cancel("no longer wanted")
+        if action == "discard":
+            raise drip.Discard("bad input")
+        context.record_output({"first": True})
+        context.record_output({"rows": 3})
+
+    ids = {
+        action: client.insert("decide", {"action": action}).id
+        for action in ("snooze", "cancel", "discard", "output")
+    }
+    await run_until(Worker(client, [decide], **FAST), finished=4)
+    jobs = {action: client.get(job_id) for action, job_id in ids.items()}
+
+    snoozed = jobs["snooze"]
+    assert snoozed.state is JobState.SCHEDULED
+    assert snoozed.attempt == 0
+    assert snoozed.errors == ()
+    assert snoozed.scheduled_at > datetime.now(UTC) + timedelta(minutes=55)
+
+    assert jobs["cancel"].state is JobState.CANCELLED
+    assert jobs["cancel"].errors[0].message == "no longer wanted"
+    assert jobs["discard"].state is JobState.DISCARDED
+    assert jobs["discard"].errors[0].message == "bad input"
+    assert jobs["output"].state is JobState.COMPLETED
+    assert jobs["output"].output == {"rows": 3}
+
+
+@pytest.mark.anyio
+async def test_async_handler_is_cancelled_at_its_timeout(client: Client) -> None:
+    cancelled = anyio.Event()
+
+    @drip.handler(timeout=0.2)
+    async def slow(context: drip.JobContext) -> None:
+        try:
+            await anyio.sleep(30)
+        finally:
+            cancelled.set()
+
+    inserted = client.insert("slow")
+    await run_until(Worker(client, [slow], **FAST), finished=1)
+    job = client.get(inserted.id)
+
+    assert cancelled.is_set()
+    assert job.state is JobState.RETRYABLE
+    assert job.errors[0].type == "timeout"
+
+
+@pytest.mark.anyio
+async def test_overrunning_sync_handler_is_not_started_again_meanwhile(
+    client: Client,
+) -> None:
+    release = threading.Event()
+    runs: list[float] = []
+
+    @drip.handler(timeout=0.2, retry="immediate")
+    def stuck(context: drip.JobContext) -> None:
+        runs.append(time.monotonic())
+        if len(runs) == 1:
+            release.wait(timeout=30)
+
+    inserted = client.insert("stuck", max_attempts=5)
+    worker = Worker(client, [stuck], **FAST)
+    results = []
+    async with anyio.create_task_group() as group:
+
+        async def run() -> None:
+            results.extend(await run_until(worker, finished=2))
+
+        group.start_soon(run)
+        while client.get(inserted.id).state is not JobState.RETRYABLE:
+            await anyio.sleep(0.02)
+        # The job is due again, but its first call is still running.
+        snapshot = list(runs)
+        release.set()
+
+    assert snapshot == runs[:1]
+    assert results[0].outcome.timed_out
+    assert results[1].outcome.kind is OutcomeKind.COMPLETED
+    assert client.get(inserted.id).state is JobState.COMPLETED
+
+
+@pytest.mark.anyio
+async def test_shutdown_retries_jobs_that_outlive_the_grace_period(
+    client: Client,
+) -> None:
+    started = anyio.Event()
+
+    @drip.handler
+    async def endless(context: drip.JobContext) -> None:
+        started.set()
+        await anyio.sleep(60)
+
+    inserted = client.insert("endless")
+    worker = Worker(client, [endless], poll_interval=0.05, shutdown_grace=0.1)
+    async with anyio.create_task_group() as group:
+        group.start_soon(worker.run)
+        with anyio.fail_after(20):
+            await started.wait()
+        worker.stop()
+    job = client.get(inserted.id)
+
+    assert job.state is JobState.RETRYABLE
+    assert job.errors[0].type == "shutdown"
+    assert client.count_by_state()[JobState.RUNNING] == 0
