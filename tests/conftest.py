@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from drip.testing.conformance.fixtures import anyio_backend, client, statements
+
+__all__ = ["anyio_backend", "client", "statements"]
+
 SERVER_URLS = {
     "postgresql": os.environ.get(
         "DRIP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

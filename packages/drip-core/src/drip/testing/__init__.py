@@ -1,8 +1,12 @@
 """Helpers for testing code that uses Drip, and for testing Drip itself.
 
-``run_until`` runs a worker until a number of job outcomes have been stored,
-waiting on the worker's events rather than on the clock. ``reset_database``
-empties Drip's tables between tests.
+For applications: ``run_inline`` runs a handler on a job made up in memory,
+without a database or a worker; ``assert_enqueued`` checks that code under
+test inserted a job. The pytest plugin adds a ``drip_client`` fixture.
+
+For Drip itself and dialect authors: ``run_until`` runs a worker until a
+number of job outcomes have been stored, waiting on the worker's events rather
+than on the clock; ``reset_database`` empties Drip's tables between tests.
 """
 
 from __future__ import annotations
@@ -16,9 +20,17 @@ import sqlalchemy as sa
 from drip.client import Client
 from drip.job import Job
 from drip.outcome import Outcome
+from drip.testing.inline import InlineResult, assert_enqueued, run_inline
 from drip.worker import EventKind, Worker
 
-__all__ = ["Finished", "reset_database", "run_until"]
+__all__ = [
+    "Finished",
+    "InlineResult",
+    "assert_enqueued",
+    "reset_database",
+    "run_inline",
+    "run_until",
+]
 
 
 @dataclasses.dataclass(frozen=True)
