@@ -61,6 +61,7 @@ class Client(OperatorAPI):
         middleware: Sequence[Middleware] | None = None,
     ) -> None:
         self.engine, self.dialect = open_database(database)
+        self._owns_engine = not isinstance(database, Engine)
         self.serializer = resolve_serializer(serializer)
         self.middleware = list(middleware) if middleware is not None else _plugged()
         self._checked_server = False
@@ -71,7 +72,8 @@ class Client(OperatorAPI):
 
     def close(self) -> None:
         """Close the client's connections (only those of an engine it created)."""
-        self.engine.dispose()
+        if self._owns_engine:
+            self.engine.dispose()
 
     def __enter__(self) -> Client:
         return self

@@ -73,7 +73,7 @@ class Migrator:
                     applied_at=datetime.now(UTC),
                 )
             )
-        logger.info(
+        logger.debug(
             "applied migration %04d %s",
             migration.version,
             migration.name,

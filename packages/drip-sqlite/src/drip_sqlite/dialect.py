@@ -75,7 +75,10 @@ class SQLiteDialect(Dialect):
         return super().create_engine(url, **options)
 
     def configure_engine(self, engine: Engine) -> None:
+        # "checkout" also reaches connections an application's engine opened
+        # before Drip was given it; preparing is done once per connection.
         sa.event.listen(engine, "connect", _prepare_connection)
+        sa.event.listen(engine, "checkout", _prepare_checked_out)
         sa.event.listen(engine, "begin", _begin)
 
     def check_server(self, connection: sa.Connection) -> None:
@@ -120,7 +123,15 @@ class SQLiteDialect(Dialect):
         return statement.on_conflict_do_update(index_elements=["name"], set_=update)
 
 
+def _prepare_checked_out(
+    dbapi_connection: sqlite3.Connection, record: Any, proxy: Any
+) -> None:
+    if not record.info.get("drip_prepared"):
+        _prepare_connection(dbapi_connection, record)
+
+
 def _prepare_connection(dbapi_connection: sqlite3.Connection, record: Any) -> None:
+    record.info["drip_prepared"] = True
     # Leave transaction control to SQLAlchemy's "begin" event (see the module doc).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
