@@ -264,6 +264,15 @@ async def test_overrunning_sync_handler_is_not_started_again_meanwhile(
 
     inserted = client.insert("stuck", max_attempts=5)
     worker = Worker(client, [stuck], **FAST)
+    timed_out, empty_claims = anyio.Event(), []
+
+    def on_event(event: Any) -> None:
+        if event.kind == "job_finished" and event.data["outcome"].timed_out:
+            timed_out.set()
+        elif event.kind == "queue_empty" and timed_out.is_set():
+            empty_claims.append(event)
+
+    worker.events.subscribe(on_event)
     results = []
     async with anyio.create_task_group() as group:
 
@@ -271,9 +280,14 @@ async def test_overrunning_sync_handler_is_not_started_again_meanwhile(
             results.extend(await run_until(worker, finished=2))
 
         group.start_soon(run)
-        while client.get(inserted.id).state is not JobState.RETRYABLE:
-            await anyio.sleep(0.02)
-        # The job is due again, but its first call is still running.
+        with anyio.fail_after(20):
+            await timed_out.wait()
+            while client.get(inserted.id).state is not JobState.AVAILABLE:
+                await anyio.sleep(0.01)
+            # The job is due again; claims that find nothing prove it is held back.
+            seen = len(empty_claims)
+            while len(empty_claims) < seen + 3:
+                await anyio.sleep(0.01)
         snapshot = list(runs)
         release.set()
 
