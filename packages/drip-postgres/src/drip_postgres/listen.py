@@ -90,10 +90,11 @@ def _listen_until_stopped(
 
 @contextlib.contextmanager
 def _listening_connection(engine: Engine) -> Iterator[psycopg.Connection[Any]]:
+    # Detached: the pool neither reuses nor resets this connection; it is ours.
     pooled = engine.raw_connection()
+    connection: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]
     pooled.detach()
     try:
-        connection: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]
         connection.rollback()
         connection.autocommit = True
         connection.execute(
@@ -104,7 +105,7 @@ def _listening_connection(engine: Engine) -> Iterator[psycopg.Connection[Any]]:
         logger.info("listening for inserted jobs", extra={"action": "listen"})
         yield connection
     finally:
-        pooled.close()
+        connection.close()
 
 
 def _relay(
