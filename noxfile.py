@@ -22,13 +22,23 @@ DIALECT_PACKAGES = {
     "mariadb": ["packages/drip-sqlite", "packages/drip-mariadb"],
 }
 
+# drip-otel's end-to-end test sends real OTLP and decodes it.
+OTEL_TEST_REQUIREMENTS = [
+    "opentelemetry-exporter-otlp-proto-http",
+    "opentelemetry-proto",
+]
+
 
 @nox.session
 @nox.parametrize("dialect", list(DIALECT_PACKAGES))
 def tests(session: nox.Session, dialect: str) -> None:
     """Run the suite on one dialect (database tests only use that one)."""
-    session.install("pytest")
-    for package in ["packages/drip-core", *DIALECT_PACKAGES[dialect]]:
+    session.install("pytest", *OTEL_TEST_REQUIREMENTS)
+    for package in [
+        "packages/drip-core",
+        "packages/drip-otel",
+        *DIALECT_PACKAGES[dialect],
+    ]:
         session.install("-e", package)
     session.run("pytest", "--dialect", dialect, *session.posargs)
 
