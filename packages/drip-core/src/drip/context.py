@@ -73,7 +73,12 @@ class JobContext:
                 {**self.job.metadata, "output": self.output}, what="output"
             )
         plan = self.client.dialect.finish_job(
-            FinishJob(id=self.job.id, state=JobState.COMPLETED, metadata=metadata)
+            FinishJob(
+                id=self.job.id,
+                state=JobState.COMPLETED,
+                worker_id=self.worker_id,
+                metadata=metadata,
+            )
         )
         self.client.run(plan, conn=conn)
 

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine, Row
 from sqlalchemy.sql.elements import ColumnElement
 
 from drip.exceptions import DripError
+from drip.maintenance_plans import MaintenancePlans
 from drip.plan import Plan, Step
 from drip.schema import ColumnTypes, Tables, define_tables
 from drip.states import JobState
@@ -89,14 +90,15 @@ class ClaimJobs:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class CompleteJobs:
-    """Mark running jobs completed (deleting the ephemeral ones)."""
+    """Mark jobs that ``worker_id`` is running completed (deleting ephemeral ones)."""
 
     ids: Sequence[int]
+    worker_id: str
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class FinishJob:
-    """Move one running job to ``state``, guarded by it still running.
+    """Move one running job to ``state``, guarded by ``worker_id`` still running it.
 
     errors: the job's whole error list as JSON text, when it changed.
     delay_seconds: for retryable and scheduled, when it becomes due, counted
@@ -107,6 +109,7 @@ class FinishJob:
 
     id: int
     state: JobState
+    worker_id: str
     errors: str | None = None
     delay_seconds: float | None = None
     give_back_attempt: bool = False
@@ -186,7 +189,7 @@ _MIGRATION_FILE = re.compile(r"(\d{4})_(\w+)\.sql")
 _STATEMENT_END = re.compile(r";\s*$", re.MULTILINE)
 
 
-class Dialect:
+class Dialect(MaintenancePlans):
     """One database's implementation of Drip's operations, in portable Core.
 
     Subclasses set the class attributes, implement ``now`` and
@@ -423,7 +426,9 @@ class Dialect:
         """
         job = self.tables.job
         running = sa.and_(
-            job.c.id.in_(params.ids), job.c.state == JobState.RUNNING.value
+            job.c.id.in_(params.ids),
+            job.c.state == JobState.RUNNING.value,
+            job.c.worker_id == params.worker_id,
         )
         deleted = yield sa.delete(job).where(
             running, job.c.ephemeral.is_(True), job.c.cancel_requested_at.is_(None)
@@ -445,7 +450,11 @@ class Dialect:
         whatever its handler's outcome.
         """
         job = self.tables.job
-        running = sa.and_(job.c.id == params.id, job.c.state == JobState.RUNNING.value)
+        running = sa.and_(
+            job.c.id == params.id,
+            job.c.state == JobState.RUNNING.value,
+            job.c.worker_id == params.worker_id,
+        )
         cancelled = job.c.cancel_requested_at.is_not(None)
         values: dict[str, Any] = {
             "state": self._unless_cancelled(params.state),

@@ -71,6 +71,8 @@ class Tables:
     job: sa.Table
     queue: sa.Table
     migration: sa.Table
+    leader: sa.Table
+    periodic: sa.Table
 
 
 def define_tables(types: ColumnTypes) -> Tables:
@@ -126,4 +128,29 @@ def define_tables(types: ColumnTypes) -> Tables:
         sa.Column("applied_at", timestamp, nullable=False),
     )
 
-    return Tables(metadata=metadata, job=job, queue=queue, migration=migration)
+    leader = sa.Table(
+        "drip_leader",
+        metadata,
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("leader_id", sa.String(255)),
+        sa.Column("elected_at", timestamp),
+        sa.Column("expires_at", timestamp, nullable=False),
+    )
+
+    periodic = sa.Table(
+        "drip_periodic",
+        metadata,
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("kind", sa.String(128), nullable=False),
+        sa.Column("last_slot", timestamp),
+        sa.Column("updated_at", timestamp, nullable=False),
+    )
+
+    return Tables(
+        metadata=metadata,
+        job=job,
+        queue=queue,
+        migration=migration,
+        leader=leader,
+        periodic=periodic,
+    )

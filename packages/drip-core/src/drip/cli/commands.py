@@ -1,20 +1,12 @@
-"""The subcommands: migrate, run and plugins."""
+"""The subcommands migrate and plugins."""
 
 from __future__ import annotations
 
-import logging
-import os
-import threading
-
 import click
 
-from drip.cli import import_module, main, reports_errors, url_option
+from drip.cli import main, reports_errors, url_option
 from drip.client import Client
-from drip.handlers import handlers_in_module
 from drip.plugins import plugin_manager
-from drip.worker import Worker
-
-logger = logging.getLogger(__name__)
 
 
 @main.command()
@@ -35,90 +27,6 @@ def migrate(url: str | None, sql: bool) -> None:
             click.echo(f"applied {migration.version:04d} {migration.name}")
     else:
         click.echo("database is up to date")
-
-
-@main.command()
-@click.argument("module")
-@url_option
-@click.option(
-    "--queue",
-    "queues",
-    multiple=True,
-    default=["default"],
-    show_default=True,
-    help="Queue to work; repeat for several.",
-)
-@click.option(
-    "--concurrency", default=10, show_default=True, type=click.IntRange(min=1)
-)
-@click.option(
-    "--poll-interval",
-    default="1s",
-    show_default=True,
-    help="How often idle queues are checked.",
-)
-@click.option(
-    "--shutdown-grace",
-    default="30s",
-    show_default=True,
-    help="How long running jobs may finish after SIGTERM/SIGINT.",
-)
-@click.option("--timeout", default=None, help="Default job timeout, e.g. 5m.")
-@click.option(
-    "--burst", is_flag=True, help="Exit once no due job is left in the queues."
-)
-@reports_errors
-def run(
-    module: str,
-    url: str | None,
-    queues: tuple[str, ...],
-    concurrency: int,
-    poll_interval: str,
-    shutdown_grace: str,
-    timeout: str | None,
-    burst: bool,
-) -> None:
-    """Run workers for the handlers defined in MODULE (e.g. myapp.handlers)."""
-    handlers = handlers_in_module(import_module(module))
-    if not handlers:
-        raise click.ClickException(
-            f"{module} defines no handlers: decorate functions with @drip.handler"
-        )
-    with Client(url) as client:
-        worker = Worker(
-            client,
-            handlers,
-            queues=queues,
-            concurrency=concurrency,
-            poll_interval=poll_interval,
-            shutdown_grace=shutdown_grace,
-            timeout=timeout,
-            burst=burst,
-        )
-        worker.run_sync()
-    _exit_without_waiting_for_abandoned_threads()
-
-
-def _exit_without_waiting_for_abandoned_threads() -> None:
-    """Exit now if sync handlers abandoned at shutdown are still running.
-
-    Their jobs are already recorded for retry, and a thread cannot be stopped;
-    waiting for them would keep a stopped worker alive indefinitely.
-    """
-    abandoned = [
-        thread
-        for thread in threading.enumerate()
-        if thread is not threading.main_thread() and not thread.daemon
-    ]
-    if abandoned:
-        logger.warning(
-            "exiting with %s handler threads still running; their jobs were "
-            "recorded for retry",
-            len(abandoned),
-            extra={"action": "exit", "threads": len(abandoned)},
-        )
-        logging.shutdown()
-        os._exit(0)
 
 
 @main.command()

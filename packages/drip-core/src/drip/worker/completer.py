@@ -54,12 +54,14 @@ class Completer:
         self,
         *,
         dialect: Dialect,
+        worker_id: str,
         serializer: Serializer,
         run_plan: RunPlan,
         events: Events,
         buffer: int,
     ) -> None:
         self._dialect = dialect
+        self._worker_id = worker_id
         self._serializer = serializer
         self._run_plan = run_plan
         self._events = events
@@ -112,7 +114,7 @@ class Completer:
             if outcome.kind is OutcomeKind.COMPLETED and outcome.output is NO_OUTPUT
         ]
         if plain:
-            yield from self._dialect.complete_jobs(CompleteJobs(plain))
+            yield from self._dialect.complete_jobs(CompleteJobs(plain, self._worker_id))
         for job, outcome, _ in batch:
             if outcome.kind is OutcomeKind.COMPLETED and outcome.output is NO_OUTPUT:
                 continue
@@ -137,6 +139,7 @@ class Completer:
         return FinishJob(
             id=job.id,
             state=_NEXT_STATE[outcome.kind],
+            worker_id=self._worker_id,
             errors=errors,
             delay_seconds=delay,
             give_back_attempt=outcome.kind is OutcomeKind.SNOOZE

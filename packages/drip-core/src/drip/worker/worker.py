@@ -20,7 +20,10 @@ from drip.durations import Duration, parse_duration
 from drip.exceptions import ConfigurationError
 from drip.handlers import HandlerFunction, HandlerSpec, Registry
 from drip.job import DEFAULT_QUEUE, Job
+from drip.maintenance import Maintainer, MaintenanceConfig
+from drip.maintenance_plans import Heartbeat
 from drip.middleware import Middleware
+from drip.periodic import Periodic
 from drip.plan import Plan
 from drip.plugins import plugin_manager
 from drip.retry import RetryPolicy, resolve_retry_policy
@@ -72,6 +75,8 @@ class Worker:
         max_batch: int = 100,
         burst: bool = False,
         worker_id: str | None = None,
+        maintenance: MaintenanceConfig | None = None,
+        periodic: Sequence[Periodic] = (),
     ) -> None:
         if concurrency < 1:
             raise ConfigurationError(
@@ -99,6 +104,9 @@ class Worker:
         self.burst = burst
         self.id = worker_id or new_worker_id()
         self.events = Events()
+        self.maintenance = maintenance or MaintenanceConfig()
+        self.periodic = list(periodic)
+        self.maintainer: Maintainer | None = None
 
         self._stop_requested: anyio.Event | None = None
         self._stopping = False
@@ -119,6 +127,7 @@ class Worker:
         slots = Slots(self.concurrency)
         completer = Completer(
             dialect=self.client.dialect,
+            worker_id=self.id,
             serializer=self.client.serializer,
             run_plan=self._run_plan,
             events=self.events,
@@ -186,6 +195,10 @@ class Worker:
                 fetching.start_soon(producer.run)
             fetching.start_soon(self._promote_due_jobs, producers)
             fetching.start_soon(self._watch_cancellations, executor)
+            fetching.start_soon(self._heartbeat, executor)
+            if self.maintenance.enabled:
+                self.maintainer = self._maintainer()
+                fetching.start_soon(self.maintainer.run)
             if self.client.dialect.supports_listen:
                 fetching.start_soon(self._listen, by_queue)
             if self.burst:
@@ -237,6 +250,49 @@ class Worker:
                 for producer in producers:
                     producer.wake()
             await anyio.sleep(self.poll_interval)
+
+    async def _heartbeat(self, executor: Executor) -> None:
+        """Refresh the heartbeat of running jobs, so that none is rescued.
+
+        A job that is no longer this worker's (rescued after a stall longer
+        than the rescue window) is cancelled here, so that it never runs twice.
+        """
+        interval = self.maintenance.seconds("heartbeat_interval")
+        while True:
+            await anyio.sleep(interval)
+            running = list(executor.running)
+            if not running:
+                continue
+            try:
+                lost = await self._run_plan(
+                    self.client.dialect.heartbeat_jobs(Heartbeat(self.id, running))
+                )
+            except Exception as error:
+                logger.error(
+                    "heartbeat failed: %s", error, extra={"action": "heartbeat"}
+                )
+                continue
+            if lost:
+                logger.warning(
+                    "jobs %s are no longer this worker's; stopping them",
+                    lost,
+                    extra={"action": "heartbeat", "lost": lost},
+                )
+                executor.request_cancel(lost)
+
+    def _maintainer(self) -> Maintainer:
+        def retry_policy_for(kind: str) -> RetryPolicy | None:
+            spec = self.handlers.get(kind)
+            return (spec.retry if spec else None) or self.default_retry
+
+        return Maintainer(
+            client=self.client,
+            config=self.maintenance,
+            identity=self.id,
+            run_plan=self._run_plan,
+            retry_policy_for=retry_policy_for,
+            schedules=self.periodic,
+        )
 
     async def _watch_cancellations(self, executor: Executor) -> None:
         """Pass cancellations requested for running jobs on to their executions."""

@@ -6,6 +6,7 @@ import functools
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import anyio
 import pytest

@@ -1,0 +1,383 @@
+"""Maintenance: the work one elected process does for the whole cluster.
+
+Every worker process competes for a lease in ``drip_leader``; the holder renews
+it each round and runs the tasks below, and a process that stops cleanly
+resigns so another takes over at once (otherwise within one lease period).
+
+- rescue: running jobs whose worker stopped heartbeating are retried, with an
+  error entry saying the worker was lost (or discarded when out of attempts);
+- retention: finished jobs are deleted after a per-state, per-queue age, in
+  bounded batches by ascending id, so deletes stay short and never contend
+  with workers (which do not touch finished rows);
+- TTL: jobs that did not start within their time to live are discarded;
+- promotion of due scheduled and retryable jobs;
+- periodic schedules: each due slot becomes exactly one job;
+- reindexing, where the dialect supports it, at its own interval.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import anyio
+
+from drip.durations import Duration, parse_duration
+from drip.exceptions import DripError
+from drip.job import JobError, JobSpec
+from drip.maintenance_plans import (
+    DeleteFinished,
+    ElectLeader,
+    ExpireJob,
+    RescueJob,
+    StaleJobs,
+)
+from drip.periodic import Periodic
+from drip.plan import Plan
+from drip.retry import Exponential, RetryPolicy
+from drip.states import JobState
+
+__all__ = ["DEFAULT_RETENTION", "Maintainer", "MaintenanceConfig"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+LEADERSHIP = "maintenance"
+DEFAULT_RETENTION: Mapping[str, Duration | None] = {
+    "completed": "24h",
+    "cancelled": "24h",
+    "discarded": "7d",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class MaintenanceConfig:
+    """Settings for heartbeats, leadership and the leader's tasks.
+
+    interval: how often the leader runs its tasks (and renews its lease).
+    lease: how long leadership lasts without renewal.
+    heartbeat_interval: how often workers refresh their running jobs.
+    rescue_after: how old a running job's heartbeat may get before the job is
+        rescued; ``rescue_after_per_queue`` overrides it per queue.
+    retention: how long finished jobs are kept, per final state (None keeps
+        them forever); ``retention_per_queue`` overrides states per queue.
+    reindex_interval: how often to rebuild indexes where the dialect can do
+        so without blocking (PostgreSQL); None never does.
+    """
+
+    enabled: bool = True
+    interval: Duration = 5
+    lease: Duration = 30
+    heartbeat_interval: Duration = 5
+    rescue_after: Duration = 60
+    rescue_after_per_queue: Mapping[str, Duration] = dataclasses.field(
+        default_factory=dict
+    )
+    retention: Mapping[str, Duration | None] = dataclasses.field(
+        default_factory=lambda: dict(DEFAULT_RETENTION)
+    )
+    retention_per_queue: Mapping[str, Mapping[str, Duration | None]] = (
+        dataclasses.field(default_factory=dict)
+    )
+    batch_size: int = 1000
+    reindex_interval: Duration | None = None
+
+    def seconds(self, name: str) -> float:
+        return parse_duration(getattr(self, name), name=name).total_seconds()
+
+
+RunPlan = Callable[[Plan[Any]], Awaitable[Any]]
+
+
+class Maintainer:
+    """Competes for leadership and, while leader, runs the maintenance tasks."""
+
+    def __init__(
+        self,
+        *,
+        client: Any,
+        config: MaintenanceConfig,
+        identity: str,
+        run_plan: RunPlan,
+        retry_policy_for: Callable[[str], RetryPolicy | None],
+        schedules: Sequence[Periodic] = (),
+        clock: Callable[[], Awaitable[datetime]] | None = None,
+    ) -> None:
+        self._client = client
+        self._dialect = client.dialect
+        self._config = config
+        self._identity = identity
+        self._run_plan = run_plan
+        self._retry_policy_for = retry_policy_for
+        self._schedules = list(schedules)
+        self._clock = clock or self._database_now
+        self._last_reindex = time.monotonic()
+        self.is_leader = False
+
+    async def run(self) -> None:
+        """Run maintenance rounds until cancelled; resign leadership on the way out."""
+        interval = self._config.seconds("interval")
+        try:
+            while True:
+                await self.run_round()
+                await anyio.sleep(interval)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.resign()
+
+    async def run_round(self) -> None:
+        """One round: renew or seek leadership, and if leader, do every task."""
+        try:
+            await self._elect()
+            if self.is_leader:
+                await self._tasks()
+        except DripError as error:
+            logger.error(
+                "maintenance round failed: %s", error, extra={"action": "maintenance"}
+            )
+
+    async def resign(self) -> None:
+        if not self.is_leader:
+            return
+        try:
+            await self._run_plan(
+                self._dialect.resign_leader(LEADERSHIP, self._identity)
+            )
+            logger.info("resigned leadership", extra={"action": "resign"})
+        except DripError as error:
+            logger.warning(
+                "could not resign leadership: %s", error, extra={"action": "resign"}
+            )
+        self.is_leader = False
+
+    async def _elect(self) -> None:
+        was_leader = self.is_leader
+        params = ElectLeader(LEADERSHIP, self._identity, self._config.seconds("lease"))
+        self.is_leader = await self._run_plan(self._dialect.elect_leader(params))
+        if self.is_leader and not was_leader:
+            logger.info(
+                "elected leader: running maintenance",
+                extra={"action": "elected", "worker_id": self._identity},
+            )
+        elif was_leader and not self.is_leader:
+            logger.warning("lost leadership", extra={"action": "lost_leadership"})
+
+    async def _tasks(self) -> None:
+        await self.rescue()
+        await self.expire_ttl()
+        await self._run_plan(self._dialect.promote_due_jobs())
+        await self.enqueue_periodic()
+        await self.apply_retention()
+        await self._reindex_if_due()
+
+    # -- rescue -----------------------------------------------------------------------
+
+    async def rescue(self) -> int:
+        """Retry (or discard) running jobs whose worker stopped heartbeating."""
+        config = self._config
+        per_queue = {
+            queue: parse_duration(value).total_seconds()
+            for queue, value in config.rescue_after_per_queue.items()
+        }
+        default = config.seconds("rescue_after")
+        stale = await self._run_plan(
+            self._dialect.stale_running_jobs(
+                StaleJobs(default, per_queue, config.batch_size)
+            )
+        )
+        rescued = 0
+        for row in stale:
+            job = self._client.decode(row)
+            threshold = per_queue.get(job.queue, default)
+            if await self._run_plan(
+                self._dialect.rescue_job(self._rescue(job, threshold))
+            ):
+                rescued += 1
+        if rescued:
+            logger.warning(
+                "rescued %s jobs whose worker was lost",
+                rescued,
+                extra={"action": "rescue", "count": rescued},
+            )
+        return rescued
+
+    def _rescue(self, job: Any, threshold: float) -> RescueJob:
+        entry = JobError(
+            attempt=job.attempt,
+            at=datetime.now(UTC),
+            type="worker_lost",
+            message=(
+                f"worker {job.worker_id} stopped heartbeating while running the job "
+                f"(no heartbeat for {threshold:.0f}s); the attempt counts"
+            ),
+            worker=job.worker_id,
+        )
+        errors = json.dumps([error.to_dict() for error in (*job.errors, entry)])
+        if job.attempt >= job.max_attempts:
+            return RescueJob(job.id, threshold, JobState.DISCARDED, errors, 0.0)
+        policy = self._retry_policy_for(job.kind) or Exponential()
+        return RescueJob(
+            job.id, threshold, JobState.RETRYABLE, errors, policy(job.attempt)
+        )
+
+    # -- TTL ----------------------------------------------------------------------------
+
+    async def expire_ttl(self) -> int:
+        """Discard jobs that did not start within their time to live."""
+        now = await self._clock()
+        candidates = await self._run_plan(
+            self._dialect.ttl_candidates(self._config.batch_size)
+        )
+        expired = 0
+        for row in candidates:
+            job = self._client.decode(row)
+            if now - job.created_at <= job.ttl:
+                continue
+            entry = JobError(
+                attempt=job.attempt,
+                at=now,
+                type="ttl_expired",
+                message=f"the job did not start within its time to live of {job.ttl}",
+            )
+            errors = json.dumps([error.to_dict() for error in (*job.errors, entry)])
+            if await self._run_plan(
+                self._dialect.expire_job(ExpireJob(job.id, errors))
+            ):
+                expired += 1
+        if expired:
+            logger.info(
+                "discarded %s jobs past their TTL",
+                expired,
+                extra={"action": "ttl", "count": expired},
+            )
+        return expired
+
+    # -- retention ------------------------------------------------------------------------
+
+    async def apply_retention(self) -> int:
+        """Delete finished jobs past their retention, batch by batch."""
+        config = self._config
+        overridden = list(config.retention_per_queue)
+        deleted = 0
+        for state, age in config.retention.items():
+            deleted += await self._delete_older(
+                JobState(state), age, queues=None, except_queues=overridden
+            )
+        for queue, overrides in config.retention_per_queue.items():
+            for state, age in {**config.retention, **overrides}.items():
+                deleted += await self._delete_older(
+                    JobState(state), age, queues=[queue]
+                )
+        if deleted:
+            logger.info(
+                "retention deleted %s finished jobs",
+                deleted,
+                extra={"action": "retention", "count": deleted},
+            )
+        return deleted
+
+    async def _delete_older(
+        self,
+        state: JobState,
+        age: Duration | None,
+        *,
+        queues: list[str] | None,
+        except_queues: Sequence[str] = (),
+    ) -> int:
+        if age is None:
+            return 0
+        params = DeleteFinished(
+            state=state,
+            seconds=parse_duration(age, name="retention").total_seconds(),
+            limit=self._config.batch_size,
+            queues=queues,
+            except_queues=except_queues,
+        )
+        total = 0
+        while True:
+            deleted = await self._run_plan(self._dialect.delete_finished(params))
+            total += deleted
+            if deleted < params.limit:
+                return total
+
+    # -- periodic schedules -------------------------------------------------------------------
+
+    async def enqueue_periodic(self) -> list[datetime]:
+        """Enqueue each schedule's latest slot once; return the slots enqueued."""
+        if not self._schedules:
+            return []
+        now = await self._clock()
+        enqueued = []
+        for schedule in self._schedules:
+            slot = schedule.latest_slot(now)
+            if await anyio.to_thread.run_sync(self._enqueue_slot, schedule, slot):
+                enqueued.append(slot)
+        return enqueued
+
+    def _enqueue_slot(self, schedule: Periodic, slot: datetime) -> bool:
+        client, dialect = self._client, self._dialect
+        if client.run(dialect.get_periodic(schedule.id), read_only=True) is None:
+            try:
+                client.run(dialect.create_periodic(schedule.id, schedule.kind, slot))
+            except Exception as error:  # another process recorded it first
+                logger.debug("periodic record exists: %s", error)
+            return False
+
+        with client.transaction() as conn:
+            if not client.run(dialect.advance_periodic(schedule.id, slot), conn=conn):
+                return False
+            spec = JobSpec(
+                kind=schedule.kind,
+                args=schedule.args,
+                queue=schedule.queue,
+                scheduled_at=slot,
+                **schedule.options,
+            )
+            (result,) = client.insert_many([spec], conn=conn)
+        logger.info(
+            "enqueued periodic job %s %s for %s",
+            result.id,
+            schedule.kind,
+            slot.isoformat(),
+            extra={"action": "periodic", "job_id": result.id, "kind": schedule.kind},
+        )
+        return True
+
+    # -- reindex ----------------------------------------------------------------------------------
+
+    async def _reindex_if_due(self) -> None:
+        interval = self._config.reindex_interval
+        statements = self._dialect.reindex_statements()
+        if interval is None or not statements:
+            return
+        if (
+            time.monotonic() - self._last_reindex
+            < parse_duration(interval).total_seconds()
+        ):
+            return
+        self._last_reindex = time.monotonic()
+        await anyio.to_thread.run_sync(self._reindex, statements)
+
+    def _reindex(self, statements: list[str]) -> None:
+        engine = self._client.engine.execution_options(isolation_level="AUTOCOMMIT")
+        for statement in statements:
+            try:
+                with engine.connect() as connection:
+                    connection.exec_driver_sql(statement)
+                logger.info("reindexed: %s", statement, extra={"action": "reindex"})
+            except Exception as error:
+                logger.error(
+                    "reindex failed: %s: %s",
+                    statement,
+                    error,
+                    extra={"action": "reindex"},
+                )
+
+    async def _database_now(self) -> datetime:
+        return await self._run_plan(self._dialect.database_now())
