@@ -12,5 +12,6 @@ difference is a bug unless documented.
 
 from drip.testing.conformance.fixtures import *  # noqa: F403
 from drip.testing.conformance.inserting import *  # noqa: F403
+from drip.testing.conformance.maintaining import *  # noqa: F403
 from drip.testing.conformance.operating import *  # noqa: F403
 from drip.testing.conformance.running import *  # noqa: F403
