@@ -124,6 +124,13 @@ class MariaDBDialect(Dialect):
             id=sa.literal_column(f"IF(({_DUPLICATE_FLAG} := 1) = 1, id, id)")
         )
 
+    def queue_upsert_statement(
+        self, values: dict[str, Any], update: dict[str, Any]
+    ) -> sa.Executable:
+        """Insert a queue row or update it; the name is its only unique key."""
+        statement = mysql_insert(self.tables.queue).values(values)
+        return statement.on_duplicate_key_update(update)
+
     def insert_unique_job(self, job: NewJob) -> Plan[InsertedJob]:
         """Insert one unique job, or return its key's holder, in one statement.
 

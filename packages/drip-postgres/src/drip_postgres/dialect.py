@@ -113,6 +113,12 @@ class PostgresDialect(Dialect):
             .on_conflict_do_nothing(index_elements=[job.c.unique_active_key])
         )
 
+    def queue_upsert_statement(
+        self, values: dict[str, Any], update: dict[str, Any]
+    ) -> sa.Executable:
+        statement = pg_insert(self.tables.queue).values(values)
+        return statement.on_conflict_do_update(index_elements=["name"], set_=update)
+
     def notify_inserted(self, queues: Sequence[str]) -> Plan[None]:
         """Notify listeners of each queue; PostgreSQL delivers it on commit."""
         for queue in queues:
