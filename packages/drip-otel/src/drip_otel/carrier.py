@@ -13,18 +13,16 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 
-__all__ = ["METADATA_KEY", "extract_from", "inject_into"]
+__all__ = ["METADATA_KEY", "current_carrier", "extract_from"]
 
 METADATA_KEY = "drip.otel"
 
 
-def inject_into(metadata: dict[str, Any]) -> dict[str, Any]:
-    """Return ``metadata`` plus the current context, or unchanged if it is empty."""
+def current_carrier() -> dict[str, str]:
+    """The current context as a text-map carrier; empty when there is none."""
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
-    if not carrier:
-        return metadata
-    return {**metadata, METADATA_KEY: carrier}
+    return carrier
 
 
 def extract_from(metadata: dict[str, Any]) -> otel_context.Context | None:

@@ -23,7 +23,7 @@ from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 import drip
 from drip.exceptions import Cancel, Discard, JobOutcome, Snooze
 from drip_otel import attributes as attr
-from drip_otel.carrier import extract_from, inject_into
+from drip_otel.carrier import METADATA_KEY, current_carrier, extract_from
 from drip_otel.telemetry import Telemetry
 
 if TYPE_CHECKING:
@@ -53,7 +53,17 @@ class OtelMiddleware(drip.Middleware):
     def insert(
         self, specs: list[drip.JobSpec], call_next: InsertCall
     ) -> list[drip.InsertResult]:
-        """Open a PRODUCER span, store its context in every job, then insert."""
+        """Open a PRODUCER span, store its context in every job, then insert.
+
+        Without an SDK there is no span to open: the current context, if any,
+        is stored all the same, so a trace passing through an untraced
+        process is not cut.
+        """
+        if not self.telemetry.is_tracing():
+            results = call_next(_with_context(specs))
+            self._count_inserted(results)
+            return results
+
         queues = sorted({spec.queue for spec in specs})
         name = attr.INSERT_OPERATION
         if len(queues) == 1:
@@ -65,12 +75,8 @@ class OtelMiddleware(drip.Middleware):
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
-            traced = [
-                dataclasses.replace(spec, metadata=inject_into(spec.metadata))
-                for spec in specs
-            ]
             try:
-                results = call_next(traced)
+                results = call_next(_with_context(specs))
             except Exception as error:
                 _record_error(span, error)
                 raise
@@ -86,6 +92,8 @@ class OtelMiddleware(drip.Middleware):
             job.scheduled_at, job.attempted_at, _metric_attributes(job)
         )
         with self._stored_context(job) as links:
+            if not self.telemetry.is_tracing():
+                return await call_next(context)
             span = self.telemetry.tracer.start_span(
                 f"{attr.PROCESS_OPERATION} {job.queue}",
                 kind=SpanKind.CONSUMER,
@@ -133,6 +141,17 @@ class OtelMiddleware(drip.Middleware):
         for result in results:
             if not result.duplicate:
                 self.telemetry.inserted.add(1, _metric_attributes(result.job))
+
+
+def _with_context(specs: list[drip.JobSpec]) -> list[drip.JobSpec]:
+    """The specs with the current context in their metadata (none: as they are)."""
+    carrier = current_carrier()
+    if not carrier:
+        return specs
+    return [
+        dataclasses.replace(spec, metadata={**spec.metadata, METADATA_KEY: carrier})
+        for spec in specs
+    ]
 
 
 async def _run_recorded(

@@ -79,6 +79,19 @@ class Telemetry:
             explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
         )
 
+    def is_tracing(self) -> bool:
+        """Whether spans are recorded: a provider was given or an SDK installed.
+
+        Checked on every call, because an SDK may be installed after this
+        object was made; the API's proxies then start delegating to it.
+        """
+        if self._tracer_provider is not None:
+            return True
+        return not isinstance(
+            trace.get_tracer_provider(),
+            trace.ProxyTracerProvider | trace.NoOpTracerProvider,
+        )
+
     def record_queue_wait(
         self,
         scheduled_at: datetime,
