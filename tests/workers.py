@@ -25,6 +25,16 @@ SIDE_EFFECTS = sa.Table(
     sa.Column("pid", sa.Integer, nullable=False),
 )
 
+EXECUTIONS = sa.Table(
+    "drip_test_execution",
+    sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("job_id", sa.BigInteger, nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started", sa.Float, nullable=False),
+    sa.Column("finished", sa.Float),
+)
+
 HANDLERS = '''
 """Handlers for Drip's subprocess tests."""
 
@@ -39,6 +49,36 @@ import drip
 SIDE_EFFECTS = sa.table(
     "drip_test_side_effect", sa.column("job_id"), sa.column("pid")
 )
+EXECUTIONS = sa.table(
+    "drip_test_execution",
+    sa.column("id"),
+    sa.column("job_id"),
+    sa.column("pid"),
+    sa.column("started"),
+    sa.column("finished"),
+)
+
+@drip.handler
+def tick(context):
+    return None
+
+
+@drip.handler
+def record_run(context):
+    """Record when this execution started and finished, each in its own commit."""
+    with context.client.transaction() as conn:
+        conn.execute(
+            sa.insert(EXECUTIONS).values(
+                job_id=context.job.id, pid=os.getpid(), started=time.time()
+            )
+        )
+    time.sleep(context.args.get("seconds", 0.02))
+    with context.client.transaction() as conn:
+        conn.execute(
+            sa.update(EXECUTIONS)
+            .where(EXECUTIONS.c.job_id == context.job.id, EXECUTIONS.c.pid == os.getpid())
+            .values(finished=time.time())
+        )
 
 
 @drip.handler
@@ -59,16 +99,36 @@ def wait_for_file(context):
 '''
 
 
+PERIODIC = '''
+"""The test handlers plus one schedule: a tick every second."""
+
+import drip
+from drip_test_handlers import tick
+
+ticks = drip.Periodic("tick", every="1s")
+'''
+
+
 def write_handlers(directory: Path) -> str:
-    """Write the test handlers module into ``directory``; return its name."""
+    """Write the test handlers module into ``directory``; return its name.
+
+    ``drip_test_periodic``, written beside it, adds a periodic schedule.
+    """
     (directory / "drip_test_handlers.py").write_text(textwrap.dedent(HANDLERS))
+    (directory / "drip_test_periodic.py").write_text(textwrap.dedent(PERIODIC))
     return "drip_test_handlers"
 
 
 def reset_side_effects(client: Client) -> None:
     with client.transaction() as conn:
-        SIDE_EFFECTS.drop(conn, checkfirst=True)
-        SIDE_EFFECTS.create(conn)
+        for table in (SIDE_EFFECTS, EXECUTIONS):
+            table.drop(conn, checkfirst=True)
+            table.create(conn)
+
+
+def executions(client: Client) -> list[sa.Row]:
+    with client.transaction(read_only=True) as conn:
+        return list(conn.execute(sa.select(EXECUTIONS).order_by(EXECUTIONS.c.started)))
 
 
 def executions_per_job(client: Client) -> dict[int, int]:
@@ -82,14 +142,23 @@ def executions_per_job(client: Client) -> dict[int, int]:
 
 
 def start_worker(
-    url: str, directory: Path, *options: str, module: str = "drip_test_handlers"
+    url: str,
+    directory: Path,
+    *options: str,
+    module: str = "drip_test_handlers",
+    log: Path | None = None,
 ) -> subprocess.Popen[str]:
-    """Start ``drip run`` on ``module`` in ``directory``; stderr carries the logs."""
+    """Start ``drip run`` on ``module`` in ``directory``.
+
+    Its output (the logs) goes to a pipe, or to the file ``log``: a worker
+    logging thousands of jobs would block on a pipe nobody reads until the end.
+    """
+    output = subprocess.PIPE if log is None else log.open("w")
     return subprocess.Popen(
         [sys.executable, "-m", "drip", "run", module, "--url", url, *options],
         cwd=directory,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
         text=True,
     )

@@ -28,8 +28,10 @@ from drip.exceptions import (
 from drip.handlers import HandlerSpec, Registry, handler
 from drip.hookspecs import hookimpl
 from drip.job import InsertResult, Job, JobError, JobSpec
+from drip.maintenance import MaintenanceConfig
 from drip.middleware import Middleware
 from drip.outcome import Outcome, OutcomeKind
+from drip.periodic import Periodic
 from drip.queues import Queue
 from drip.retry import Constant, Exponential, Immediate, Linear, RetryPolicy
 from drip.serializers import JSONSerializer, Serializer
@@ -62,9 +64,11 @@ __all__ = [
     "JobSpec",
     "JobState",
     "Linear",
+    "MaintenanceConfig",
     "Middleware",
     "Outcome",
     "OutcomeKind",
+    "Periodic",
     "Queue",
     "Registry",
     "RetryPolicy",
