@@ -12,6 +12,7 @@ than on the clock; ``reset_database`` empties Drip's tables between tests.
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -73,8 +74,17 @@ async def run_until(
 
 
 def reset_database(client: Client) -> None:
-    """Delete every job and queue row (the schema stays)."""
+    """Delete every job, queue and periodic record, and free the leadership.
+
+    The schema stays.
+    """
     tables = client.dialect.tables
     with client.transaction() as connection:
         connection.execute(sa.delete(tables.job))
         connection.execute(sa.delete(tables.queue))
+        connection.execute(sa.delete(tables.periodic))
+        connection.execute(
+            sa.update(tables.leader).values(
+                leader_id=None, expires_at=datetime(1970, 1, 1, tzinfo=UTC)
+            )
+        )
