@@ -3,15 +3,20 @@
 ``--dialect`` (repeatable) chooses among sqlite, postgresql and mariadb; the
 default is all three, and a database that cannot be reached fails the run.
 Server URLs default to the local test servers and can be overridden with
-DRIP_TEST_POSTGRES_URL and DRIP_TEST_MARIADB_URL.
+DRIP_TEST_POSTGRES_URL and DRIP_TEST_MARIADB_URL. Each test session creates a
+database of its own on each server (and drops it at the end), so that two
+runs on one machine never empty each other's tables.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from drip.testing.conformance.fixtures import anyio_backend, client, statements
 
@@ -44,8 +49,37 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture
-def drip_url(drip_dialect: str, tmp_path: Path) -> str:
+def drip_url(drip_dialect: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     """A database URL for one dialect; SQLite gets a fresh file per test."""
     if drip_dialect == "sqlite":
         return f"sqlite:///{tmp_path / 'drip.sqlite3'}"
-    return SERVER_URLS[drip_dialect]
+    return request.getfixturevalue(f"{drip_dialect}_url")
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    """A PostgreSQL database created for this test session."""
+    yield from _session_database(SERVER_URLS["postgresql"])
+
+
+@pytest.fixture(scope="session")
+def mariadb_url() -> Iterator[str]:
+    """A MariaDB database created for this test session."""
+    yield from _session_database(SERVER_URLS["mariadb"])
+
+
+def _session_database(server_url: str) -> Iterator[str]:
+    """Create a uniquely named database on the server; drop it afterwards."""
+    base = sa.make_url(server_url)
+    name = f"drip_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    quoted = engine.dialect.identifier_preparer.quote(name)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {quoted}")
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        force = " WITH (FORCE)" if base.get_backend_name() == "postgresql" else ""
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}{force}")
+        engine.dispose()

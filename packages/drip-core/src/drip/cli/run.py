@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import threading
+import time
 
 import click
 
@@ -185,23 +186,34 @@ def _child_command() -> list[str]:
     return [sys.executable, "-m", "drip", *arguments]
 
 
-def _exit_without_waiting_for_abandoned_threads() -> None:
+def _exit_without_waiting_for_abandoned_threads(wait: float = 2.0) -> None:
     """Exit now if sync handlers abandoned at shutdown are still running.
 
     Their jobs are already recorded for retry, and a thread cannot be stopped;
-    waiting for them would keep a stopped worker alive indefinitely.
+    waiting for them would keep a stopped worker alive indefinitely. Threads
+    that are merely finishing (a database listener noticing the stop) get
+    ``wait`` seconds first.
     """
-    abandoned = [
-        thread
-        for thread in threading.enumerate()
-        if thread is not threading.main_thread() and not thread.daemon
-    ]
-    if abandoned:
+    deadline = time.monotonic() + wait
+    for thread in _other_threads():
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    remaining = _other_threads()
+    if remaining:
         logger.warning(
-            "exiting with %s handler threads still running; their jobs were "
-            "recorded for retry",
-            len(abandoned),
-            extra={"action": "exit", "threads": len(abandoned)},
+            "exiting with %s threads still running (sync handlers abandoned at "
+            "shutdown; their jobs were recorded for retry)",
+            len(remaining),
+            extra={"action": "exit", "threads": len(remaining)},
         )
         logging.shutdown()
         os._exit(0)
+
+
+def _other_threads() -> list[threading.Thread]:
+    return [
+        thread
+        for thread in threading.enumerate()
+        if thread is not threading.main_thread()
+        and not thread.daemon
+        and thread.is_alive()
+    ]
