@@ -36,6 +36,16 @@ MINIMUM_VERSION = (12,)
 MIGRATION_LOCK_KEY = 0x64726970_6D696772  # "dripmigr": one advisory lock per database
 
 
+_JOB_INDEXES = (
+    "drip_job_fetch",
+    "drip_job_due",
+    "drip_job_finalized",
+    "drip_job_kind",
+    "drip_job_heartbeat",
+    "drip_job_unique_active_key",
+)
+
+
 class PostgresDialect(Dialect):
     name = "postgresql"
     package = "drip-postgres"
@@ -118,6 +128,15 @@ class PostgresDialect(Dialect):
     ) -> sa.Executable:
         statement = pg_insert(self.tables.queue).values(values)
         return statement.on_conflict_do_update(index_elements=["name"], set_=update)
+
+    def reindex_statements(self) -> list[str]:
+        """Rebuild each of Drip's job indexes without blocking writers.
+
+        An interrupted ``REINDEX CONCURRENTLY`` leaves an invalid index named
+        ``<index>_ccnew`` behind, which PostgreSQL keeps maintaining; Drip does
+        not clean those up, and an operator should drop them.
+        """
+        return [f"REINDEX INDEX CONCURRENTLY {name}" for name in _JOB_INDEXES]
 
     def notify_inserted(self, queues: Sequence[str]) -> Plan[None]:
         """Notify listeners of each queue; PostgreSQL delivers it on commit."""

@@ -263,3 +263,10 @@ async def test_cron_slots_across_daylight_saving(
     gaps = {later - earlier for earlier, later in itertools.pairwise(hours)}
     assert gaps == {timedelta(hours=1)}  # no UTC hour skipped or doubled
     assert len(hours) == 48
+
+
+def test_reindex_statements_run_outside_a_transaction(client: Client) -> None:
+    engine = client.engine.execution_options(isolation_level="AUTOCOMMIT")
+    for statement in client.dialect.reindex_statements():
+        with engine.connect() as connection:
+            connection.exec_driver_sql(statement)
