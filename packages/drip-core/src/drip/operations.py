@@ -11,7 +11,7 @@ import builtins
 import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import Connection
 
@@ -23,7 +23,13 @@ from drip.queues import Queue
 from drip.states import JobState, parse_states
 
 if TYPE_CHECKING:
-    from drip.client import Client
+    import contextlib
+
+    from drip.dialect import Dialect
+    from drip.plan import Plan
+    from drip.serializers import Serializer
+
+T = TypeVar("T")
 
 __all__ = ["OperatorAPI"]
 
@@ -48,9 +54,29 @@ _UPDATE_FIELDS = (
 class OperatorAPI:
     """Mixed into ``Client``: cancel, retry, discard, delete, update; queues."""
 
+    if TYPE_CHECKING:  # provided by Client
+        dialect: Dialect
+        serializer: Serializer
+
+        def run(
+            self,
+            plan: Plan[T],
+            *,
+            conn: Connection | None = None,
+            read_only: bool = False,
+        ) -> T: ...
+
+        def get(self, job_id: int, *, conn: Connection | None = None) -> Job | None: ...
+
+        def decode(self, row: Any) -> Job: ...
+
+        def _connection(
+            self, conn: Connection | None
+        ) -> contextlib.AbstractContextManager[Connection]: ...
+
     # -- jobs ---------------------------------------------------------------------
 
-    def cancel(self: Client, job_id: int, *, conn: Connection | None = None) -> Job:
+    def cancel(self, job_id: int, *, conn: Connection | None = None) -> Job:
         """Cancel a job for good.
 
         A job that has not started ends ``cancelled`` at once. A running job is
@@ -72,20 +98,20 @@ class OperatorAPI:
                 self.run(self.dialect.request_cancel(job_id), conn=connection)
             return self._existing(job_id, connection)
 
-    def retry(self: Client, job_id: int, *, conn: Connection | None = None) -> Job:
+    def retry(self, job_id: int, *, conn: Connection | None = None) -> Job:
         """Make a retryable, discarded or cancelled job available to run now.
 
         The job keeps its attempts and error history.
         """
         return self._transition(job_id, _RETRIABLE, JobState.AVAILABLE, "retry", conn)
 
-    def discard(self: Client, job_id: int, *, conn: Connection | None = None) -> Job:
+    def discard(self, job_id: int, *, conn: Connection | None = None) -> Job:
         """Give up on a job that has not started (running jobs: cancel them)."""
         return self._transition(
             job_id, _UNFINISHED, JobState.DISCARDED, "discard", conn
         )
 
-    def delete(self: Client, job_id: int, *, conn: Connection | None = None) -> Job:
+    def delete(self, job_id: int, *, conn: Connection | None = None) -> Job:
         """Delete a job that is not running; return it as it was."""
         with self._connection(conn) as connection:
             job = self._existing(job_id, connection)
@@ -96,7 +122,7 @@ class OperatorAPI:
             return job
 
     def delete_many(
-        self: Client,
+        self,
         *,
         states: Iterable[JobState | str],
         kinds: Iterable[str] = (),
@@ -129,7 +155,7 @@ class OperatorAPI:
         return self.run(self.dialect.delete_jobs(params), conn=conn)
 
     def update(
-        self: Client, job_id: int, *, conn: Connection | None = None, **changes: Any
+        self, job_id: int, *, conn: Connection | None = None, **changes: Any
     ) -> Job:
         """Change a job's priority, queue, tags, metadata, max_attempts or
         scheduled_at (which also makes it scheduled or available).
@@ -151,7 +177,7 @@ class OperatorAPI:
             return self._existing(job_id, connection)
 
     def update_with(
-        self: Client,
+        self,
         job_id: int,
         function: Callable[[Job], dict[str, Any]],
         *,
@@ -174,7 +200,7 @@ class OperatorAPI:
             return self.update(job_id, conn=connection, **changes)
 
     def _transition(
-        self: Client,
+        self,
         job_id: int,
         from_states: frozenset[JobState],
         to_state: JobState,
@@ -194,13 +220,13 @@ class OperatorAPI:
                 raise _not_allowed(action, job, names)
             return job
 
-    def _existing(self: Client, job_id: int, connection: Connection) -> Job:
+    def _existing(self, job_id: int, connection: Connection) -> Job:
         job = self.get(job_id, conn=connection)
         if job is None:
             raise JobNotFound(job_id)
         return job
 
-    def _encode_changes(self: Client, changes: dict[str, Any]) -> dict[str, Any]:
+    def _encode_changes(self, changes: dict[str, Any]) -> dict[str, Any]:
         unknown = set(changes) - set(_UPDATE_FIELDS)
         if unknown:
             raise ValidationError(
@@ -234,7 +260,7 @@ class OperatorAPI:
     # -- queues ---------------------------------------------------------------------
 
     def upsert_queue(
-        self: Client,
+        self,
         name: str,
         metadata: dict[str, Any] | None = None,
         *,
@@ -249,9 +275,7 @@ class OperatorAPI:
         )
         return self._upsert_queue(UpsertQueue(name, metadata=encoded), conn)
 
-    def pause_queue(
-        self: Client, name: str, *, conn: Connection | None = None
-    ) -> Queue:
+    def pause_queue(self, name: str, *, conn: Connection | None = None) -> Queue:
         """Stop every worker from fetching jobs of ``name`` (running ones finish).
 
         Workers notice within one poll interval. Pausing a queue that has no
@@ -260,35 +284,27 @@ class OperatorAPI:
         check_name("queue", name)
         return self._upsert_queue(UpsertQueue(name, paused=True), conn)
 
-    def resume_queue(
-        self: Client, name: str, *, conn: Connection | None = None
-    ) -> Queue:
+    def resume_queue(self, name: str, *, conn: Connection | None = None) -> Queue:
         """Let workers fetch jobs of ``name`` again."""
         check_name("queue", name)
         return self._upsert_queue(UpsertQueue(name, paused=False), conn)
 
-    def get_queue(
-        self: Client, name: str, *, conn: Connection | None = None
-    ) -> Queue | None:
+    def get_queue(self, name: str, *, conn: Connection | None = None) -> Queue | None:
         row = self.run(self.dialect.get_queue(name), conn=conn, read_only=True)
         return None if row is None else self._decode_queue(row)
 
-    def list_queues(
-        self: Client, *, conn: Connection | None = None
-    ) -> builtins.list[Queue]:
+    def list_queues(self, *, conn: Connection | None = None) -> builtins.list[Queue]:
         """Every queue that has a row, by name."""
         rows = self.run(self.dialect.list_queues(), conn=conn, read_only=True)
         return [self._decode_queue(row) for row in rows]
 
-    def _upsert_queue(
-        self: Client, params: UpsertQueue, conn: Connection | None
-    ) -> Queue:
+    def _upsert_queue(self, params: UpsertQueue, conn: Connection | None) -> Queue:
         with self._connection(conn) as connection:
             self.run(self.dialect.upsert_queue(params), conn=connection)
             row = self.run(self.dialect.get_queue(params.name), conn=connection)
         return self._decode_queue(row)
 
-    def _decode_queue(self: Client, row: Any) -> Queue:
+    def _decode_queue(self, row: Any) -> Queue:
         return Queue(
             name=row.name,
             metadata=self.serializer.loads(row.metadata),

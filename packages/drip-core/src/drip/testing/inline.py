@@ -55,7 +55,8 @@ def run_inline(
     job = _job(
         spec.kind, serializer.loads(serializer.dumps(dict(args or {}))), job_fields
     )
-    context = JobContext(job, client or _SerializerOnly(serializer), "inline")
+    stand_in: Any = client or _SerializerOnly(serializer)
+    context = JobContext(job, stand_in, "inline")
 
     try:
         if spec.is_async:

@@ -164,7 +164,7 @@ class Completer:
 
 
 def _drain(stream: MemoryObjectReceiveStream[Finished], limit: int) -> list[Finished]:
-    items = []
+    items: list[Finished] = []
     while len(items) < limit:
         try:
             items.append(stream.receive_nowait())

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from drip import Client
 from drip.testing import reset_database
 
-FAST = {"poll_interval": 0.05, "shutdown_grace": 5}
+FAST: dict[str, Any] = {"poll_interval": 0.05, "shutdown_grace": 5}
 """Worker settings that keep tests quick: poll often, drain briefly."""
 
 
@@ -32,7 +32,7 @@ def client(drip_url: str) -> Iterator[Client]:
 
 
 @pytest.fixture
-def statements(client: Client) -> list[str]:
+def statements(client: Client) -> Iterator[list[str]]:
     """Every SQL statement the client's engine runs from now on."""
     seen: list[str] = []
 
