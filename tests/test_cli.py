@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from pathlib import Path
@@ -160,3 +161,36 @@ def _wait_for(condition, timeout: float = 30.0) -> None:  # type: ignore[no-unty
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {condition}")
         time.sleep(0.01)
+
+
+def test_jobs_commands_list_get_and_act(migrated: Client, drip_url: str) -> None:
+    first = migrated.insert("report", {"month": 11}, queue="reports").id
+    second = migrated.insert("mail", {"to": "a"}).id
+
+    listed = drip_command("jobs", "list", "--url", drip_url, "--format", "json")
+    filtered = drip_command("jobs", "list", "--url", drip_url, "--kind", "report")
+    got = drip_command("jobs", "get", str(first), "--url", drip_url)
+    cancelled = drip_command("jobs", "cancel", str(second), "--url", drip_url)
+    refused = drip_command("jobs", "cancel", str(second), "--url", drip_url)
+    missing = drip_command("jobs", "get", "999999", "--url", drip_url)
+
+    assert [job["id"] for job in json.loads(listed.stdout)] == [second, first]
+    assert "report" in filtered.stdout and "mail" not in filtered.stdout
+    assert "queue          reports" in got.stdout
+    assert cancelled.stdout.strip() == f"job {second} cancelled (now cancelled)"
+    assert refused.returncode == 1
+    assert f"cannot cancel job {second}: it is cancelled" in refused.stderr
+    assert missing.returncode == 1 and "job 999999 does not exist" in missing.stderr
+    assert migrated.get(second).state is JobState.CANCELLED
+
+
+def test_queues_commands_pause_list_resume(migrated: Client, drip_url: str) -> None:
+    paused = drip_command("queues", "pause", "mail", "--url", drip_url)
+    listed = drip_command("queues", "list", "--url", drip_url, "--format", "json")
+    resumed = drip_command("queues", "resume", "mail", "--url", drip_url)
+
+    assert paused.stdout.strip() == "queue mail paused"
+    assert [queue["name"] for queue in json.loads(listed.stdout)] == ["mail"]
+    assert json.loads(listed.stdout)[0]["paused_at"] is not None
+    assert resumed.returncode == 0
+    assert not migrated.get_queue("mail").paused

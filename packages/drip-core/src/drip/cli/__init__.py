@@ -87,4 +87,4 @@ def import_module(name: str) -> Any:
         raise
 
 
-from drip.cli import bench, commands, run  # noqa: E402,F401  (registers the subcommands)
+from drip.cli import bench, commands, jobs, run  # noqa: E402,F401  (registers the subcommands)
