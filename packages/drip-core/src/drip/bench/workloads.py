@@ -59,6 +59,7 @@ def burn_down(client: Client, settings: Settings) -> dict[str, Any]:
     """Work ``burn_down_jobs`` pre-inserted no-op jobs with burst workers."""
     queries.clear_queue(client)
     _load(client, settings.burn_down_jobs)
+    queries.vacuum(client)
 
     started = time.perf_counter()
     workers = WorkerProcesses(settings, burst=True)
