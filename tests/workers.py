@@ -31,8 +31,8 @@ EXECUTIONS = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("job_id", sa.BigInteger, nullable=False),
     sa.Column("pid", sa.Integer, nullable=False),
-    sa.Column("started", sa.Float, nullable=False),
-    sa.Column("finished", sa.Float),
+    sa.Column("started", sa.Double, nullable=False),
+    sa.Column("finished", sa.Double),
 )
 
 HANDLERS = '''

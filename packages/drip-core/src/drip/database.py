@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from drip.dialect import Dialect
-from drip.exceptions import ConfigurationError, DialectNotInstalled
+from drip.exceptions import (
+    ConfigurationError,
+    ConnectionLost,
+    DialectNotInstalled,
+    DripError,
+)
 
-__all__ = ["DEFAULT_URL", "database_url", "dialect_for_url", "open_database"]
+__all__ = [
+    "DEFAULT_URL",
+    "connect",
+    "database_url",
+    "dialect_for_url",
+    "open_database",
+]
 
 DEFAULT_URL = "sqlite:///drip.sqlite3"
 """The embedded default: a SQLite file in the working directory."""
@@ -70,3 +83,26 @@ def open_database(database: str | sa.URL | Engine | None) -> tuple[Engine, Diale
     url = database_url(database)
     dialect = dialect_for_url(url)
     return dialect.create_engine(url), dialect
+
+
+@contextlib.contextmanager
+def connect(engine: Engine, dialect: Dialect) -> Iterator[Connection]:
+    """A connection from ``engine``; failing to open one is a ``ConnectionLost``.
+
+    The message names the database (without its password) and the driver's
+    reason, so that a wrong host, port, database name or missing directory is
+    one clear line rather than a driver traceback.
+    """
+    try:
+        connection = engine.connect()
+    except sa.exc.DBAPIError as error:
+        translated = dialect.translate_error(error)
+        if isinstance(translated, DripError) and not isinstance(
+            translated, ConnectionLost
+        ):
+            raise translated from error
+        where = engine.url.render_as_string(hide_password=True)
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        raise ConnectionLost(f"cannot connect to {where}: {reason}") from error
+    with connection:
+        yield connection

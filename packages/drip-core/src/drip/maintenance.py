@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 LEADERSHIP = "maintenance"
+SLOT_MARGIN = 0.01  # seconds past a slot before enqueueing it
 DEFAULT_RETENTION: Mapping[str, Duration | None] = {
     "completed": "24h",
     "cancelled": "24h",
@@ -121,15 +122,39 @@ class Maintainer:
         self.is_leader = False
 
     async def run(self) -> None:
-        """Run maintenance rounds until cancelled; resign leadership on the way out."""
+        """Run maintenance rounds until cancelled; resign leadership on the way out.
+
+        Periodic schedules get a loop of their own that wakes at each slot, so
+        that schedules more frequent than the maintenance interval lose none.
+        """
         interval = self._config.seconds("interval")
         try:
-            while True:
-                await self.run_round()
-                await anyio.sleep(interval)
+            async with anyio.create_task_group() as group:
+                if self._schedules:
+                    group.start_soon(self._enqueue_periodic_on_time)
+                while True:
+                    await self.run_round()
+                    await anyio.sleep(interval)
         finally:
             with anyio.CancelScope(shield=True):
                 await self.resign()
+
+    async def _enqueue_periodic_on_time(self) -> None:
+        interval = self._config.seconds("interval")
+        while True:
+            now = await self._clock()
+            upcoming = min(schedule.next_slot(now) for schedule in self._schedules)
+            wait = (upcoming - now).total_seconds() + SLOT_MARGIN
+            await anyio.sleep(min(max(wait, SLOT_MARGIN), interval))
+            if self.is_leader:
+                try:
+                    await self.enqueue_periodic()
+                except DripError as error:
+                    logger.error(
+                        "enqueueing periodic jobs failed: %s",
+                        error,
+                        extra={"action": "periodic"},
+                    )
 
     async def run_round(self) -> None:
         """One round: renew or seek leadership, and if leader, do every task."""

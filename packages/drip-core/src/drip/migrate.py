@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from drip.database import connect
 from drip.dialect import Dialect, Migration
 from drip.plan import run_plan
 
@@ -31,7 +32,7 @@ class Migrator:
 
     def migrate(self) -> list[Migration]:
         applied = []
-        with self.engine.connect() as connection:
+        with connect(self.engine, self.dialect) as connection:
             with connection.begin():
                 self.dialect.check_server(connection)
                 self._run(connection, self.dialect.lock_migrations())

@@ -301,6 +301,8 @@ class OperatorAPI:
     def _upsert_queue(self, params: UpsertQueue, conn: Connection | None) -> Queue:
         with self._connection(conn) as connection:
             self.run(self.dialect.upsert_queue(params), conn=connection)
+            if params.paused is False:  # idle workers may claim at once
+                self.run(self.dialect.notify_inserted([params.name]), conn=connection)
             row = self.run(self.dialect.get_queue(params.name), conn=connection)
         return self._decode_queue(row)
 

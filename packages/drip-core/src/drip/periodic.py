@@ -20,7 +20,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -90,6 +90,16 @@ class Periodic:
             epoch = now.timestamp()
             return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
         return self._latest_cron_slot(now)
+
+    def next_slot(self, now: datetime) -> datetime:
+        """The first slot after ``now``, in UTC."""
+        if self.every is not None:
+            seconds = parse_duration(self.every).total_seconds()
+            return self.latest_slot(now) + timedelta(seconds=seconds)
+        from croniter import croniter
+
+        local_now = now.astimezone(ZoneInfo(self.timezone))
+        return croniter(self.cron, local_now).get_next(datetime).astimezone(UTC)
 
     def _latest_cron_slot(self, now: datetime) -> datetime:
         from croniter import croniter

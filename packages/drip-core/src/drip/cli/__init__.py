@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -62,6 +63,9 @@ def main(log_level: str, log_format: str) -> None:
     configure_logging(log_level, log_format)
 
 
+_MODULE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
 def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
     leaves: list[BaseException] = []
     for error in group.exceptions:
@@ -74,6 +78,11 @@ def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
 
 def import_module(name: str) -> Any:
     """Import the user's module by dotted name, finding it from the working directory."""
+    if not _MODULE_NAME.fullmatch(name):
+        raise click.ClickException(
+            f"{name!r} is not a module name: give a dotted name such as "
+            "myapp.handlers (not a file path), run from the folder that contains it"
+        )
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
