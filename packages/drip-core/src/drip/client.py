@@ -98,11 +98,25 @@ class Client(OperatorAPI):
                 yield connection
 
     def run(
-        self, plan: Plan[T], *, conn: Connection | None = None, read_only: bool = False
+        self,
+        plan: Plan[T],
+        *,
+        conn: Connection | None = None,
+        read_only: bool = False,
+        autocommit: bool = False,
     ) -> T:
-        """Execute a dialect plan in ``conn``, or in a transaction of its own."""
+        """Execute a dialect plan in ``conn``, or in a transaction of its own.
+
+        ``autocommit`` runs each statement on its own instead, without BEGIN
+        and COMMIT round trips: only for plans of one self-contained statement.
+        """
         if conn is not None:
             return run_plan(conn, plan, self.dialect.translate_error)
+        if autocommit:
+            with self.engine.connect() as connection:
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+                self._check_server(connection)
+                return run_plan(connection, plan, self.dialect.translate_error)
         with self.transaction(read_only=read_only) as connection:
             return run_plan(connection, plan, self.dialect.translate_error)
 

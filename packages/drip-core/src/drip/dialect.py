@@ -217,6 +217,10 @@ class Dialect(MaintenancePlans):
     supports_listen: ClassVar[bool] = False
     """The database can wake idle workers when jobs are inserted."""
 
+    claims_in_autocommit: ClassVar[bool] = False
+    """``claim_jobs`` is one statement, atomic by itself, so workers may run it
+    without an explicit transaction, saving the BEGIN and COMMIT round trips."""
+
     column_types: ClassVar[ColumnTypes] = ColumnTypes()
 
     def __init__(self) -> None:
@@ -225,6 +229,7 @@ class Dialect(MaintenancePlans):
         self.job_columns = [
             column for column in job.columns if column.name != "unique_active_key"
         ]
+        self._claim_statements: dict[bool, sa.Executable] = {}
 
     # -- connection set-up ---------------------------------------------------
 
@@ -372,49 +377,85 @@ class Dialect(MaintenancePlans):
     def claim_jobs(self, params: ClaimJobs) -> Plan[list[Row[Any]]]:
         """Atomically move up to ``limit`` due jobs to running for one worker."""
         job = self.tables.job
-        candidates = self._claimable(params)
-        claimed = {
-            "state": JobState.RUNNING.value,
-            "attempt": job.c.attempt + 1,
-            "attempted_at": self.now(),
-            "heartbeat_at": self.now(),
-            "worker_id": params.worker_id,
-        }
-
         if self.supports_update_returning:
-            result = yield (
+            values: dict[str, Any] = {
+                "claim_queue": params.queue,
+                "claim_limit": params.limit,
+                "claim_worker_id": params.worker_id,
+            }
+            if params.exclude_ids:
+                values["claim_exclude"] = sorted(params.exclude_ids)
+            statement = self._claim_statement(bool(params.exclude_ids))
+            result = yield Step(statement, values)
+            return sorted(result.all(), key=_claim_order)
+
+        ids = (yield self._claimable(params)).scalars().all()
+        if not ids:
+            return []
+        claimed = {**self._claimed_values(), "worker_id": params.worker_id}
+        yield sa.update(job).where(job.c.id.in_(ids)).values(claimed)
+        rows = yield sa.select(*self.job_columns).where(job.c.id.in_(ids))
+        return sorted(rows.all(), key=_claim_order)
+
+    def _claim_statement(self, excluding: bool) -> sa.Executable:
+        """The one-statement claim (``UPDATE ... RETURNING``), built once.
+
+        Everything that varies is a bound parameter, so every claim reuses
+        one statement: no building, and SQLAlchemy's compiled-form cache and
+        the driver's prepared statements hit every time.
+        """
+        statement = self._claim_statements.get(excluding)
+        if statement is None:
+            job = self.tables.job
+            queue = sa.bindparam("claim_queue", type_=sa.String)
+            limit = sa.bindparam("claim_limit", type_=sa.Integer)
+            excluded = sa.bindparam("claim_exclude", expanding=True)
+            candidates = self._candidates(queue, limit, excluded if excluding else None)
+            claimed = {
+                **self._claimed_values(),
+                "worker_id": sa.bindparam("claim_worker_id", type_=sa.String),
+            }
+            statement = (
                 sa.update(job)
                 .where(job.c.id.in_(candidates.scalar_subquery()))
                 .values(claimed)
                 .returning(*self.job_columns)
             )
-            return sorted(result.all(), key=_claim_order)
+            self._claim_statements[excluding] = statement
+        return statement
 
-        ids = (yield candidates).scalars().all()
-        if not ids:
-            return []
-        yield sa.update(job).where(job.c.id.in_(ids)).values(claimed)
-        rows = yield sa.select(*self.job_columns).where(job.c.id.in_(ids))
-        return sorted(rows.all(), key=_claim_order)
+    def _claimed_values(self) -> dict[str, Any]:
+        job = self.tables.job
+        return {
+            "state": JobState.RUNNING.value,
+            "attempt": job.c.attempt + 1,
+            "attempted_at": self.now(),
+            "heartbeat_at": self.now(),
+        }
 
     def _claimable(self, params: ClaimJobs) -> sa.Select[Any]:
+        excluded = params.exclude_ids or None
+        return self._candidates(params.queue, params.limit, excluded)
+
+    def _candidates(self, queue_name: Any, limit: Any, excluded: Any) -> sa.Select[Any]:
+        """Due jobs of a queue in claim order, locked; values or bound parameters."""
         job, queue = self.tables.job, self.tables.queue
         paused = sa.exists().where(
-            queue.c.name == params.queue, queue.c.paused_at.is_not(None)
+            queue.c.name == queue_name, queue.c.paused_at.is_not(None)
         )
         statement = (
             sa.select(job.c.id)
             .where(
                 job.c.state == JobState.AVAILABLE.value,
-                job.c.queue == params.queue,
+                job.c.queue == queue_name,
                 job.c.scheduled_at <= self.now(),
                 ~paused,
             )
             .order_by(job.c.priority, job.c.scheduled_at, job.c.id)
-            .limit(params.limit)
+            .limit(limit)
         )
-        if params.exclude_ids:
-            statement = statement.where(job.c.id.not_in(params.exclude_ids))
+        if excluded is not None:
+            statement = statement.where(job.c.id.not_in(excluded))
         if self.supports_skip_locked:
             statement = statement.with_for_update(skip_locked=True)
         return statement

@@ -54,6 +54,7 @@ class PostgresDialect(Dialect):
     supports_skip_locked = True
     supports_update_returning = True
     supports_listen = True
+    claims_in_autocommit = True
     column_types = ColumnTypes(timestamp=UTCDateTime(), json=JSONBText())
 
     # -- connection set-up ---------------------------------------------------

@@ -354,12 +354,16 @@ class Worker:
     # -- the database, from the event loop -------------------------------------
 
     async def _claim(self, params: Any) -> list[Job]:
-        rows = await self._run_plan(self.client.dialect.claim_jobs(params))
+        dialect = self.client.dialect
+        rows = await self._run_plan(
+            dialect.claim_jobs(params), autocommit=dialect.claims_in_autocommit
+        )
         return [self.client.decode(row) for row in rows]
 
-    async def _run_plan(self, plan: Plan[T]) -> T:
+    async def _run_plan(self, plan: Plan[T], *, autocommit: bool = False) -> T:
         return await anyio.to_thread.run_sync(
-            functools.partial(self.client.run, plan), limiter=self._database_limiter
+            functools.partial(self.client.run, plan, autocommit=autocommit),
+            limiter=self._database_limiter,
         )
 
     # -- signals and logs ---------------------------------------------------------
