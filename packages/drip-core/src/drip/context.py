@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
@@ -31,7 +30,8 @@ class JobContext:
         self.client = client
         self.worker_id = worker_id
         self.output: Any = NO_OUTPUT
-        self._cancel_requested = threading.Event()
+        # A plain flag: set from the event loop, read by the handler's thread.
+        self._cancel_requested = False
 
     @property
     def args(self) -> dict[str, Any]:
@@ -49,7 +49,7 @@ class JobContext:
         this between steps and return (or raise ``drip.Cancel``). Either way
         the job ends ``cancelled``.
         """
-        return self._cancel_requested.is_set()
+        return self._cancel_requested
 
     def record_output(self, value: Any) -> None:
         """Keep ``value`` as the job's output (``metadata["output"]``).

@@ -104,7 +104,7 @@ class Executor:
             if running is None:
                 continue
             scope, context, is_async = running
-            context._cancel_requested.set()
+            context._cancel_requested = True
             if is_async:
                 scope.cancel()
 

@@ -152,7 +152,9 @@ class Worker:
                 async with anyio.create_task_group() as executions:
 
                     def dispatch(job: Job) -> None:
-                        executions.start_soon(self._execute, executor, slots, job)
+                        executions.start_soon(
+                            self._execute, executor, slots, job, name="drip-job"
+                        )
 
                     await self._fetch_until_stopped(dispatch, slots, executor)
                     await self._drain(slots, executions)
