@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
 from drip._prepare import prepare_job
-from drip.database import open_database
+from drip.database import connect, open_database
 from drip.dialect import InsertJobs, ListJobs, Migration
 from drip.durations import Duration
 from drip.job import (
@@ -90,7 +90,7 @@ class Client(OperatorAPI):
         ``read_only`` tells the dialect that the transaction will not write, so
         it need not take write locks up front (SQLite's ``BEGIN IMMEDIATE``).
         """
-        with self.engine.connect() as connection:
+        with connect(self.engine, self.dialect) as connection:
             if read_only:
                 connection = connection.execution_options(drip_read_only=True)
             with connection.begin():
@@ -113,7 +113,7 @@ class Client(OperatorAPI):
         if conn is not None:
             return run_plan(conn, plan, self.dialect.translate_error)
         if autocommit:
-            with self.engine.connect() as connection:
+            with connect(self.engine, self.dialect) as connection:
                 connection = connection.execution_options(isolation_level="AUTOCOMMIT")
                 self._check_server(connection)
                 return run_plan(connection, plan, self.dialect.translate_error)

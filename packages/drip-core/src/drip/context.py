@@ -30,8 +30,9 @@ class JobContext:
         self.client = client
         self.worker_id = worker_id
         self.output: Any = NO_OUTPUT
-        # A plain flag: set from the event loop, read by the handler's thread.
+        # Plain flags: set from the event loop, read by the handler's thread.
         self._cancel_requested = False
+        self._stop_requested = False
 
     @property
     def args(self) -> dict[str, Any]:
@@ -50,6 +51,17 @@ class JobContext:
         the job ends ``cancelled``.
         """
         return self._cancel_requested
+
+    @property
+    def stop_requested(self) -> bool:
+        """True once this run should end: cancelled, timed out, or shutting down.
+
+        A sync handler cannot be interrupted; checking this between steps lets
+        it return early. Its outcome is already decided: a cancel request ends
+        the job ``cancelled``; a timeout or a shutdown past its grace period
+        has recorded the job for retry, and the late return is ignored.
+        """
+        return self._cancel_requested or self._stop_requested
 
     def record_output(self, value: Any) -> None:
         """Keep ``value`` as the job's output (``metadata["output"]``).

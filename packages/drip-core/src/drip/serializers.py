@@ -112,7 +112,7 @@ class JSONSerializer:
             converted = self.default(value)
         except TypeError:
             raise ValidationError(
-                f"{path} is a {type(value).__name__}, which the {self.name!r} "
+                f"{path} has type {type(value).__name__}, which the {self.name!r} "
                 "serializer cannot encode; pass JSON-compatible data (dict, list, "
                 "str, int, float, bool, None) or install a serializer that knows it"
             ) from None

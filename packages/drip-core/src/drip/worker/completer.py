@@ -67,8 +67,10 @@ class Completer:
         self._events = events
         self._send, self._receive = anyio.create_memory_object_stream[Finished](buffer)
         self.counts: Counter[str] = Counter()
+        self.pending = 0  # outcomes submitted and not yet stored (or given up on)
 
     async def submit(self, job: Job, outcome: Outcome, duration: float) -> None:
+        self.pending += 1
         await self._send.send((job, outcome, duration))
 
     def close(self) -> None:
@@ -80,7 +82,10 @@ class Completer:
             async for first in self._receive:
                 batch = [first, *_drain(self._receive, MAX_BATCH - 1)]
                 with anyio.CancelScope(shield=True):
-                    await self._store(batch)
+                    try:
+                        await self._store(batch)
+                    finally:
+                        self.pending -= len(batch)
 
     async def _store(self, batch: list[Finished]) -> None:
         for attempt in range(1, STORE_ATTEMPTS + 1):

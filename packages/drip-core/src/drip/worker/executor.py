@@ -84,9 +84,11 @@ class Executor:
             with anyio.CancelScope() as scope:
                 self.running[job.id] = (scope, context, spec.is_async)
                 outcome = await self._run(spec, context)
-            if scope.cancelled_caught:
+            if scope.cancelled_caught or context._cancel_requested:
+                # A sync handler that noticed the request may have returned.
                 outcome = self._cancelled_by_request(job)
         except anyio.get_cancelled_exc_class():
+            context._stop_requested = True
             with anyio.CancelScope(shield=True):
                 outcome = self._failure(job, spec, SHUTDOWN_MESSAGE, kind="shutdown")
                 await self._record(job, outcome, time.monotonic() - started)
@@ -128,6 +130,7 @@ class Executor:
             return self._failure(job, spec, error)
 
         if deadline.cancelled_caught:
+            context._stop_requested = True
             message = f"the job did not finish within its timeout of {timeout}s"
             return self._failure(job, spec, message, kind="timeout")
         return Outcome(OutcomeKind.COMPLETED, output=context.output)

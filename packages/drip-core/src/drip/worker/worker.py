@@ -107,6 +107,14 @@ class Worker:
         self.maintenance = maintenance or MaintenanceConfig()
         self.periodic = list(periodic)
         self.maintainer: Maintainer | None = None
+        for schedule in self.periodic:
+            if schedule.kind not in self.handlers:
+                logger.warning(
+                    "periodic schedule for kind %r has no handler in this worker; "
+                    "its jobs will be discarded by workers without one",
+                    schedule.kind,
+                    extra={"action": "periodic", "kind": schedule.kind},
+                )
 
         self._stop_requested: anyio.Event | None = None
         self._stopping = False
@@ -156,7 +164,9 @@ class Worker:
                             self._execute, executor, slots, job, name="drip-job"
                         )
 
-                    await self._fetch_until_stopped(dispatch, slots, executor)
+                    await self._fetch_until_stopped(
+                        dispatch, slots, executor, completer
+                    )
                     await self._drain(slots, executions)
             finally:
                 completer.close()
@@ -174,7 +184,11 @@ class Worker:
             self._stop_requested.set()
 
     async def _fetch_until_stopped(
-        self, dispatch: Any, slots: Slots, executor: Executor
+        self,
+        dispatch: Any,
+        slots: Slots,
+        executor: Executor,
+        completer: Completer,
     ) -> None:
         producers = [
             Producer(
@@ -204,7 +218,7 @@ class Worker:
             if self.client.dialect.supports_listen:
                 fetching.start_soon(self._listen, by_queue)
             if self.burst:
-                fetching.start_soon(self._stop_when_empty, slots, producers)
+                fetching.start_soon(self._stop_when_empty, slots, producers, completer)
 
             plugin_manager().hook.drip_worker_started(
                 worker_id=self.id, queues=self.queues, kinds=sorted(self.handlers)
@@ -324,26 +338,41 @@ class Worker:
 
         await self.client.dialect.listen(self.client.engine, wake)
 
-    async def _stop_when_empty(self, slots: Slots, producers: list[Producer]) -> None:
-        """In burst mode: stop once no queue has a due job and nothing runs."""
+    async def _stop_when_empty(
+        self, slots: Slots, producers: list[Producer], completer: Completer
+    ) -> None:
+        """In burst mode: stop once no queue has a due job and nothing runs.
+
+        Idle means every producer's last claim found nothing, no job runs and
+        every outcome is stored. The worker stops only after an idle round
+        that followed a promotion finding nothing due: jobs promoted by any
+        task are then certain to have been seen by the claims.
+        """
         empty: set[str] = set()
         idle = anyio.Event()
+        state = {"confirmed": False}
 
         def on_event(event: Any) -> None:
             if event.kind is EventKind.FETCHED:
                 empty.discard(event.data["queue"])
+                state["confirmed"] = False
             elif event.kind is EventKind.QUEUE_EMPTY:
                 empty.add(event.data["queue"])
-                if empty.issuperset(self.queues) and slots.busy == 0:
+                if (
+                    empty.issuperset(self.queues)
+                    and slots.busy == 0
+                    and completer.pending == 0
+                ):
                     idle.set()
 
         unsubscribe = self.events.subscribe(on_event)
         try:
             while True:
                 await idle.wait()
-                # Retries and scheduled jobs that fell due count as work left.
-                if not await self._run_plan(self.client.dialect.promote_due_jobs()):
+                promoted = await self._run_plan(self.client.dialect.promote_due_jobs())
+                if not promoted and state["confirmed"]:
                     break
+                state["confirmed"] = not promoted
                 empty.clear()
                 idle = anyio.Event()
                 for producer in producers:

@@ -129,7 +129,7 @@ def test_job_is_invisible_until_the_transaction_commits(client: Client) -> None:
         ({"queue": ""}, "queue must be a non-empty string"),
         ({"queue": "q" * 129}, "the limit is 128"),
         ({"scheduled_at": datetime(2030, 1, 1)}, "has no time zone"),
-        ({"args": {"when": object()}}, "args['when'] is a object"),
+        ({"args": {"when": object()}}, "args['when'] has type object"),
         ({"args": {"text": "a\x00b"}}, "args['text'] contains a NUL character"),
         ({"metadata": {"deep": {"x": float("nan")}}}, "metadata['deep']['x'] is nan"),
         ({"args": ["not", "a", "dict"]}, "args must be a dict"),

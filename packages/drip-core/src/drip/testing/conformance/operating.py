@@ -273,13 +273,19 @@ async def test_cancelled_sync_job_sees_the_flag_and_never_completes(
 
     job_id = client.insert("careful").id
     worker = Worker(client, [careful], **FAST)
+    results = []
     async with anyio.create_task_group() as group:
-        group.start_soon(functools.partial(run_until, worker, finished=1))
+
+        async def run() -> None:
+            results.extend(await run_until(worker, finished=1))
+
+        group.start_soon(run)
         await anyio.to_thread.run_sync(started.wait)
         client.cancel(job_id)
 
     assert saw_flag == [True]
     assert client.get(job_id).state is JobState.CANCELLED
+    assert results[0].outcome.kind is OutcomeKind.CANCEL
 
 
 # -- outbox, ephemeral, TTL ------------------------------------------------------------

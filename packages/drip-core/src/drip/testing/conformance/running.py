@@ -321,3 +321,18 @@ async def test_shutdown_retries_jobs_that_outlive_the_grace_period(
     assert job.state is JobState.RETRYABLE
     assert job.errors[0].type == "shutdown"
     assert client.count_by_state()[JobState.RUNNING] == 0
+
+
+@pytest.mark.anyio
+async def test_burst_waits_for_retries_that_fall_due(client: Client) -> None:
+    @drip.handler(retry="immediate")
+    def flaky(context: drip.JobContext) -> None:
+        if context.attempt < 3:
+            raise RuntimeError(f"attempt {context.attempt} fails")
+
+    client.insert_many(JobSpec(kind="flaky", args={"n": n}) for n in range(20))
+    with anyio.fail_after(120):
+        summary = await Worker(client, [flaky], burst=True, **FAST).run()
+
+    assert client.count_by_state()[JobState.COMPLETED] == 20
+    assert summary == {"completed": 20, "retry": 40}
