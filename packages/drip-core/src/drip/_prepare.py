@@ -63,6 +63,10 @@ def check_name(what: str, value: Any) -> None:
         )
     if "\x00" in value:
         raise ValidationError(f"{what} {value!r} contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(f"{what} {value!r} is not valid Unicode text") from None
 
 
 def check_int(what: str, value: Any, low: int, high: int) -> None:
@@ -107,7 +111,12 @@ def check_scheduled_at(value: Any) -> datetime | None:
             f"scheduled_at {value.isoformat()} has no time zone; pass an aware "
             "datetime such as datetime.now(UTC) + timedelta(minutes=5)"
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(
+            f"scheduled_at {value.isoformat()} is outside the range of dates"
+        ) from None
 
 
 def _initial_state(spec: JobSpec, scheduled_at: datetime | None) -> JobState:

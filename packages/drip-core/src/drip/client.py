@@ -18,6 +18,7 @@ from drip._prepare import prepare_job
 from drip.database import connect, open_database
 from drip.dialect import InsertJobs, ListJobs, Migration
 from drip.durations import Duration
+from drip.exceptions import ValidationError
 from drip.job import (
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_PRIORITY,
@@ -30,7 +31,7 @@ from drip.job import (
 from drip.middleware import Middleware, chain_insert
 from drip.migrate import Migrator
 from drip.operations import OperatorAPI
-from drip.plan import Plan, run_plan
+from drip.plan import Plan, database_error, run_plan
 from drip.serializers import Serializer, resolve_serializer
 from drip.states import JobState, parse_states
 from drip.unique import Unique
@@ -89,13 +90,17 @@ class Client(OperatorAPI):
 
         ``read_only`` tells the dialect that the transaction will not write, so
         it need not take write locks up front (SQLite's ``BEGIN IMMEDIATE``).
+        A driver error, including one at COMMIT, comes out as a Drip error.
         """
-        with connect(self.engine, self.dialect) as connection:
-            if read_only:
-                connection = connection.execution_options(drip_read_only=True)
-            with connection.begin():
-                self._check_server(connection)
-                yield connection
+        try:
+            with connect(self.engine, self.dialect) as connection:
+                if read_only:
+                    connection = connection.execution_options(drip_read_only=True)
+                with connection.begin():
+                    self._check_server(connection)
+                    yield connection
+        except sa.exc.DBAPIError as error:
+            raise database_error(error, self.dialect.translate_error) from error
 
     def run(
         self,
@@ -214,6 +219,10 @@ class Client(OperatorAPI):
 
     def get(self, job_id: int, *, conn: Connection | None = None) -> Job | None:
         """The job with ``job_id``, or None if there is none."""
+        if isinstance(job_id, bool) or not isinstance(job_id, int):
+            raise ValidationError(f"a job id is an integer, not {job_id!r}")
+        if not 0 < job_id < 2**63:
+            return None
         row = self.run(self.dialect.get_job(job_id), conn=conn, read_only=True)
         return None if row is None else self.decode(row)
 
@@ -236,15 +245,17 @@ class Client(OperatorAPI):
 
         Pass the last id seen as ``after`` to get the next page.
         """
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValidationError(f"limit must be a positive integer, not {limit!r}")
         params = ListJobs(
             states=parse_states(states),
             kinds=tuple(kinds),
             queues=tuple(queues),
             priorities=tuple(priorities),
-            created_after=created_after,
-            created_before=created_before,
-            scheduled_after=scheduled_after,
-            scheduled_before=scheduled_before,
+            created_after=_aware("created_after", created_after),
+            created_before=_aware("created_before", created_before),
+            scheduled_after=_aware("scheduled_after", scheduled_after),
+            scheduled_before=_aware("scheduled_before", scheduled_before),
             after_id=after,
             limit=limit,
         )
@@ -289,6 +300,14 @@ def _errors(text: str) -> tuple[JobError, ...]:
     if text == "[]":
         return ()
     return tuple(JobError.from_dict(entry) for entry in json.loads(text))
+
+
+def _aware(name: str, value: datetime | None) -> datetime | None:
+    if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
+        raise ValidationError(
+            f"{name} must be a timezone-aware datetime, not {value!r}"
+        )
+    return value
 
 
 def _milliseconds(value: int | None) -> timedelta | None:

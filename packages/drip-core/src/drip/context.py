@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Connection
 
 from drip.dialect import FinishJob
+from drip.exceptions import InvalidTransition
 from drip.outcome import NO_OUTPUT
 from drip.states import JobState
 
@@ -77,7 +78,9 @@ class JobContext:
 
         The completion commits or rolls back with the handler's own writes in
         ``conn``: if the transaction rolls back, the job is not completed, and
-        when the handler then raises, it is retried as usual.
+        when the handler then raises, it is retried as usual. Raises
+        ``InvalidTransition`` if the job is no longer this run's (rescued after
+        a stall, or cancelled), so that the caller's writes roll back.
         """
         metadata = None
         if self.output is not NO_OUTPUT:
@@ -92,7 +95,12 @@ class JobContext:
                 metadata=metadata,
             )
         )
-        self.client.run(plan, conn=conn)
+        if not self.client.run(plan, conn=conn):
+            raise InvalidTransition(
+                f"job {self.job.id} is no longer running on this worker (it was "
+                "rescued, cancelled or finished elsewhere); roll this transaction "
+                "back so that its writes are not made twice"
+            )
 
     def __repr__(self) -> str:
         job = self.job

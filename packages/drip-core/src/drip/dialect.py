@@ -409,7 +409,9 @@ class Dialect(MaintenancePlans):
             job = self.tables.job
             queue = sa.bindparam("claim_queue", type_=sa.String)
             limit = sa.bindparam("claim_limit", type_=sa.Integer)
-            excluded = sa.bindparam("claim_exclude", expanding=True)
+            excluded: sa.BindParameter[Any] = sa.bindparam(
+                "claim_exclude", expanding=True
+            )
             candidates = self._candidates(queue, limit, excluded if excluding else None)
             claimed = {
                 **self._claimed_values(),

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import anyio
 
 from drip.durations import Duration, parse_duration
-from drip.exceptions import DripError
+from drip.exceptions import DripError, ValidationError
 from drip.job import JobError, JobSpec
 from drip.maintenance_plans import (
     DeleteFinished,
@@ -40,7 +40,7 @@ from drip.maintenance_plans import (
 from drip.periodic import Periodic
 from drip.plan import Plan
 from drip.retry import Exponential, RetryPolicy
-from drip.states import JobState
+from drip.states import FINAL_STATES, JobState
 
 __all__ = ["DEFAULT_RETENTION", "Maintainer", "MaintenanceConfig"]
 
@@ -89,11 +89,37 @@ class MaintenanceConfig:
     batch_size: int = 1000
     reindex_interval: Duration | None = None
 
+    def __post_init__(self) -> None:
+        """Check every setting now, so a typo fails at start-up, not every round."""
+        for name in ("interval", "lease", "heartbeat_interval", "rescue_after"):
+            parse_duration(getattr(self, name), name=name)
+        if self.reindex_interval is not None:
+            parse_duration(self.reindex_interval, name="reindex_interval")
+        for queue, value in self.rescue_after_per_queue.items():
+            parse_duration(value, name=f"rescue_after for queue {queue!r}")
+        _check_retention(self.retention, "retention")
+        for queue, overrides in self.retention_per_queue.items():
+            _check_retention(overrides, f"retention for queue {queue!r}")
+        if self.batch_size < 1:
+            raise ValidationError("batch_size must be at least 1")
+
     def seconds(self, name: str) -> float:
         return parse_duration(getattr(self, name), name=name).total_seconds()
 
 
 RunPlan = Callable[[Plan[Any]], Awaitable[Any]]
+
+
+def _check_retention(retention: Mapping[str, Duration | None], what: str) -> None:
+    finals = {state.value for state in FINAL_STATES}
+    for state, age in retention.items():
+        if state not in finals:
+            raise ValidationError(
+                f"{what}: {state!r} is not a final state; use one of "
+                f"{', '.join(sorted(finals))}"
+            )
+        if age is not None:
+            parse_duration(age, name=f"{what} of {state} jobs")
 
 
 class Maintainer:

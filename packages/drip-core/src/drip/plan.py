@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Result
 
-from drip.exceptions import DripError
+from drip.exceptions import DatabaseError, DripError
 
-__all__ = ["DriverCall", "Plan", "Step", "run_plan"]
+__all__ = ["DriverCall", "Plan", "Step", "database_error", "run_plan"]
 
 T = TypeVar("T")
 
@@ -69,7 +69,17 @@ def _execute(
             return connection.execute(step.statement, step.parameters)
         return connection.execute(step)
     except sa.exc.DBAPIError as error:
-        translated = translate_error(error)
-        if translated is None:
-            raise
-        raise translated from error
+        raise database_error(error, translate_error) from error
+
+
+def database_error(
+    error: sa.exc.DBAPIError,
+    translate_error: Callable[[Exception], DripError | None],
+) -> DripError:
+    """The Drip error for a driver error: the dialect's translation, or else a
+    ``DatabaseError`` carrying the driver's message."""
+    translated = translate_error(error)
+    if translated is not None:
+        return translated
+    reason = str(error.orig if error.orig is not None else error).strip()
+    return DatabaseError(reason.splitlines()[0] if reason else type(error).__name__)

@@ -53,7 +53,11 @@ class JSONSerializer:
             )
         except (TypeError, ValueError):
             text = None
-        if text is not None and "\\u0000" not in text:
+        except RecursionError:
+            raise ValidationError(
+                f"{what} is nested too deeply to encode; flatten it"
+            ) from None
+        if text is not None and "\\u0000" not in text and _encodable(text):
             return text
 
         self._find_problem(value, what)
@@ -87,6 +91,11 @@ class JSONSerializer:
                     f"{path} contains a NUL character, which databases reject; "
                     "remove it or encode the data (base64, for example)"
                 )
+            if not _encodable(value):
+                raise ValidationError(
+                    f"{path} contains a lone surrogate, which is not valid text "
+                    "(decode bytes with errors='replace', or encode them as base64)"
+                )
             return
         if value is None or isinstance(value, bool | int):
             return
@@ -117,6 +126,15 @@ class JSONSerializer:
                 "str, int, float, bool, None) or install a serializer that knows it"
             ) from None
         self._find_problem(converted, path)
+
+
+def _encodable(text: str) -> bool:
+    """Whether ``text`` is valid Unicode that every database can store."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def resolve_serializer(serializer: Serializer | str | None) -> Serializer:

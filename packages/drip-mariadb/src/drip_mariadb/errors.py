@@ -16,12 +16,15 @@ from drip.exceptions import (
     DripError,
     SchemaMissing,
     UniqueConflict,
+    ValidationError,
 )
 
 __all__ = ["translate_error"]
 
 DUPLICATE_ENTRY = 1062
 NO_SUCH_TABLE = 1146
+CHECK_CONSTRAINT_FAILED = 4025
+JSON_COLUMNS = ("args", "metadata", "errors", "tags")
 UNIQUE_ACTIVE_KEY_INDEX = "drip_job_unique_active_key"
 
 # Refused or failed connections, a server that went away or killed the
@@ -41,6 +44,14 @@ def translate_error(error: BaseException) -> DripError | None:
         return UniqueConflict(
             "another active job holds this unique job's key; finish, cancel or "
             "delete that job first"
+        )
+    if code == CHECK_CONSTRAINT_FAILED and any(
+        f"drip_job.{column}" in message or f"`{column}`" in message
+        for column in JSON_COLUMNS
+    ):
+        return ValidationError(
+            f"MariaDB refused a JSON document ({message}): its JSON columns accept at "
+            "most 32 levels of nesting; flatten the args, metadata or output"
         )
     if code == NO_SUCH_TABLE and "drip_" in message:
         return SchemaMissing(message)

@@ -39,7 +39,6 @@ logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
 MINIMUM_VERSION = (3, 38, 0)
-_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 _NOW_SQL = "strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'"
 
 
@@ -54,12 +53,13 @@ class SQLiteTimestamp(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given where an aware one is required")
-        return value.astimezone(UTC).strftime(_FORMAT)
+        # isoformat pads the year to four digits; strftime("%Y") does not.
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
     def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
         if value is None:
             return None
-        return datetime.strptime(value, _FORMAT).replace(tzinfo=UTC)
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 class SQLiteDialect(Dialect):

@@ -12,6 +12,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -19,8 +20,8 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from drip.dialect import CompleteJobs, Dialect, FinishJob
 from drip.durations import parse_duration
-from drip.exceptions import DripError
-from drip.job import Job
+from drip.exceptions import ConnectionLost
+from drip.job import Job, JobError
 from drip.outcome import NO_OUTPUT, Outcome, OutcomeKind
 from drip.plan import Plan
 from drip.plugins import plugin_manager
@@ -88,29 +89,85 @@ class Completer:
                         self.pending -= len(batch)
 
     async def _store(self, batch: list[Finished]) -> None:
+        """Store a batch; if it cannot be stored, store each outcome alone.
+
+        One outcome the database rejects (an output it cannot hold, say) must
+        not strand the others; for that one, a plain failure is stored instead
+        so that the job never stays running.
+        """
+        error = await self._try_store(batch)
+        if error is None:
+            for job, outcome, duration in batch:
+                self._announce(job, outcome, duration)
+            return
+        if len(batch) > 1:
+            for item in batch:
+                await self._store([item])
+            return
+
+        job, outcome, duration = batch[0]
+        fallback = self._fallback(job, outcome, error)
+        if await self._try_store([(job, fallback, duration)]) is None:
+            self._announce(job, fallback, duration)
+            return
+        logger.error(
+            "could not store the outcome of job %s; it stays running until rescued: %s",
+            job.id,
+            error,
+            extra={"action": "store_outcomes", "job_id": job.id},
+        )
+
+    async def _try_store(self, batch: list[Finished]) -> Exception | None:
+        """Store ``batch`` in one transaction; None on success, else the error.
+
+        A lost connection is retried with a growing delay; any other error is
+        returned at once, since storing the same data again would fail again.
+        """
         for attempt in range(1, STORE_ATTEMPTS + 1):
             try:
                 await self._run_plan(self._store_plan(batch))
-                break
-            except DripError as error:
+                return None
+            except ConnectionLost as error:
                 if attempt == STORE_ATTEMPTS:
-                    logger.error(
-                        "could not store %s job outcomes; they stay running until "
-                        "rescued: %s",
-                        len(batch),
-                        error,
-                        extra={"action": "store_outcomes", "count": len(batch)},
-                    )
-                    return
+                    return error
                 logger.warning(
                     "storing job outcomes failed, trying again: %s",
                     error,
                     extra={"action": "store_outcomes", "attempt": attempt},
                 )
                 await anyio.sleep(min(0.1 * 2**attempt, 5.0))
+            except Exception as error:
+                return error
+        return None
 
-        for job, outcome, duration in batch:
-            self._announce(job, outcome, duration)
+    def _fallback(self, job: Job, outcome: Outcome, error: Exception) -> Outcome:
+        """What to store when ``outcome`` itself cannot be stored."""
+        logger.error(
+            "the database refused job %s's outcome (%s): %s",
+            job.id,
+            outcome.kind.value,
+            _first_line(error),
+            extra={"action": "store_outcomes", "job_id": job.id},
+        )
+        if outcome.kind is OutcomeKind.COMPLETED:
+            return Outcome(
+                OutcomeKind.COMPLETED
+            )  # the work is done; the output is lost
+        entry = JobError(
+            attempt=job.attempt,
+            at=datetime.now(UTC),
+            type="unstorable_outcome",
+            message=(
+                f"the job's outcome ({outcome.kind.value}) could not be stored: "
+                f"{type(error).__name__}: {_first_line(error)}"
+            ),
+        )
+        kind = (
+            OutcomeKind.DISCARD
+            if job.attempt >= job.max_attempts
+            else OutcomeKind.RETRY
+        )
+        return Outcome(kind, error=entry, delay=outcome.delay or 0.0)
 
     def _store_plan(self, batch: list[Finished]) -> Plan[None]:
         plain = [
@@ -168,6 +225,11 @@ class Completer:
         self._events.emit(EventKind.JOB_FINISHED, job=job, outcome=outcome)
 
 
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return (text.splitlines()[0] if text else type(error).__name__)[:500]
+
+
 def _drain(stream: MemoryObjectReceiveStream[Finished], limit: int) -> list[Finished]:
     items: list[Finished] = []
     while len(items) < limit:
@@ -216,7 +278,7 @@ def _log_outcome(job: Job, outcome: Outcome, duration: float) -> None:
             job.attempt,
             job.max_attempts,
             outcome.delay or 0.0,
-            outcome.error.message if outcome.error else "",
+            outcome.error.message[:300] if outcome.error else "",
             extra=extra,
         )
     elif outcome.kind is OutcomeKind.DISCARD:
@@ -226,7 +288,7 @@ def _log_outcome(job: Job, outcome: Outcome, duration: float) -> None:
             job.kind,
             job.attempt,
             job.max_attempts,
-            outcome.error.message if outcome.error else "",
+            outcome.error.message[:300] if outcome.error else "",
             extra=extra,
         )
     else:

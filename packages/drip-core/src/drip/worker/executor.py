@@ -70,10 +70,10 @@ class Executor:
         """Run ``job`` and record its outcome; return once its slot can be reused."""
         spec = self._handlers.get(job.kind)
         if spec is None:
-            await self._record(job, self._unknown_kind(job), 0.0)
+            await self._store(job, self._unknown_kind(job), 0.0)
             return
         if _expired(job):
-            await self._record(job, self._expired_outcome(job), 0.0)
+            await self._store(job, self._expired_outcome(job), 0.0)
             return
 
         context = JobContext(job, self._client, self._worker_id)
@@ -89,15 +89,23 @@ class Executor:
                 outcome = self._cancelled_by_request(job)
         except anyio.get_cancelled_exc_class():
             context._stop_requested = True
-            with anyio.CancelScope(shield=True):
-                outcome = self._failure(job, spec, SHUTDOWN_MESSAGE, kind="shutdown")
-                await self._record(job, outcome, time.monotonic() - started)
+            outcome = self._failure(job, spec, SHUTDOWN_MESSAGE, kind="shutdown")
+            await self._store(job, outcome, time.monotonic() - started)
             raise
         finally:
             self.running.pop(job.id, None)
 
-        await self._record(job, outcome, time.monotonic() - started)
+        await self._store(job, outcome, time.monotonic() - started)
         await self._wait_for_overrunning_thread(job, context)
+
+    async def _store(self, job: Job, outcome: Outcome, duration: float) -> None:
+        """Hand the outcome on, even while this task is being cancelled.
+
+        A handler may swallow a shutdown's cancellation and return; its outcome
+        must still reach the completer, or the job would stay running.
+        """
+        with anyio.CancelScope(shield=True):
+            await self._record(job, outcome, duration)
 
     def request_cancel(self, job_ids: list[int]) -> None:
         """Cancel these running jobs: async handlers now, sync ones by their flag."""
@@ -126,7 +134,11 @@ class Executor:
             return Outcome(
                 OutcomeKind.DISCARD, error=self._entry(job, "discarded", discard.reason)
             )
-        except Exception as error:
+        except anyio.get_cancelled_exc_class():
+            raise
+        except BaseException as error:
+            # SystemExit or KeyboardInterrupt from a handler is its failure,
+            # not the worker's: record it like any other exception.
             return self._failure(job, spec, error)
 
         if deadline.cancelled_caught:
@@ -240,10 +252,20 @@ class Executor:
             attempt=job.attempt,
             at=datetime.now(UTC),
             type=kind,
-            message=message,
-            traceback=trace,
+            message=_bounded(message),
+            traceback=None if trace is None else _bounded(trace),
             worker=self._worker_id,
         )
+
+
+MAX_ERROR_TEXT = 32_768
+
+
+def _bounded(text: str) -> str:
+    """``text``, cut to a size every database stores in one row, saying so."""
+    if len(text) <= MAX_ERROR_TEXT:
+        return text
+    return f"{text[:MAX_ERROR_TEXT]}... [{len(text) - MAX_ERROR_TEXT} characters cut]"
 
 
 def _call_then_signal(

@@ -117,7 +117,9 @@ class Worker:
                 )
 
         self._stop_requested: anyio.Event | None = None
+        self._abort: anyio.Event | None = None
         self._stopping = False
+        self._aborting = False
         self._database_limiter: anyio.CapacityLimiter | None = None
 
     # -- running --------------------------------------------------------------
@@ -129,8 +131,11 @@ class Worker:
     async def run(self) -> dict[str, int]:
         """Run until ``stop()`` is called or the task is cancelled; return counts."""
         self._stop_requested = anyio.Event()
+        self._abort = anyio.Event()
         if self._stopping:
             self._stop_requested.set()
+        if self._aborting:
+            self._abort.set()
         self._database_limiter = anyio.CapacityLimiter(DATABASE_THREADS)
         slots = Slots(self.concurrency)
         completer = Completer(
@@ -176,6 +181,13 @@ class Worker:
         plugin_manager().hook.drip_worker_stopped(worker_id=self.id, summary=summary)
         self.events.emit(EventKind.STOPPED, summary=summary)
         return summary
+
+    def abort(self) -> None:
+        """Stop now: cancel running jobs at once and record them for retry."""
+        self.stop()
+        self._aborting = True
+        if self._abort is not None:
+            self._abort.set()
 
     def stop(self) -> None:
         """Stop fetching and drain: running jobs get ``shutdown_grace`` to finish."""
@@ -238,7 +250,15 @@ class Worker:
                 extra={"action": "drain", "running": slots.busy},
             )
         with anyio.move_on_after(self.shutdown_grace):
-            await slots.wait_all_free()
+            async with anyio.create_task_group() as waiting:
+
+                async def until(event_wait: Any) -> None:
+                    await event_wait()
+                    waiting.cancel_scope.cancel()
+
+                waiting.start_soon(until, slots.wait_all_free)
+                if self._abort is not None:
+                    waiting.start_soon(until, self._abort.wait)
         if slots.busy:
             logger.warning(
                 "grace period over: cancelling %s running jobs for retry",
@@ -414,12 +434,21 @@ class Worker:
     async def _watch_signals(self, scope: anyio.CancelScope) -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for received in signals:
-                if self._stopping:
+                if self._aborting:
                     logger.warning(
-                        "second signal: stopping at once", extra={"action": "stop"}
+                        "third signal: exiting without recording running jobs",
+                        extra={"action": "stop"},
                     )
                     scope.cancel()
                     return
+                if self._stopping:
+                    logger.warning(
+                        "second signal: stopping at once; running jobs are "
+                        "recorded for retry (send again to exit immediately)",
+                        extra={"action": "stop"},
+                    )
+                    self.abort()
+                    continue
                 logger.info(
                     "received %s: finishing running jobs (send again to stop at once)",
                     signal.Signals(received).name,

@@ -336,3 +336,126 @@ async def test_burst_waits_for_retries_that_fall_due(client: Client) -> None:
 
     assert client.count_by_state()[JobState.COMPLETED] == 20
     assert summary == {"completed": 20, "retry": 40}
+
+
+@pytest.mark.anyio
+async def test_handler_raising_system_exit_or_interrupt_is_a_failure(
+    client: Client,
+) -> None:
+    @drip.handler(retry=drip.Constant(3600))
+    def exits(context: drip.JobContext) -> None:
+        raise SystemExit(3)
+
+    @drip.handler(retry=drip.Constant(3600))
+    async def interrupted(context: drip.JobContext) -> None:
+        raise KeyboardInterrupt
+
+    @drip.handler
+    def fine(context: drip.JobContext) -> None:
+        return None
+
+    ids = [client.insert(kind).id for kind in ("exits", "interrupted", "fine")]
+    await run_until(Worker(client, [exits, interrupted, fine], **FAST), finished=3)
+    jobs = [client.get(job_id) for job_id in ids]
+
+    assert [job.state for job in jobs] == [
+        JobState.RETRYABLE,
+        JobState.RETRYABLE,
+        JobState.COMPLETED,
+    ]
+    assert [job.errors[0].type for job in jobs[:2]] == [
+        "SystemExit",
+        "KeyboardInterrupt",
+    ]
+
+
+@pytest.mark.anyio
+async def test_an_output_the_database_cannot_hold_never_strands_a_job(
+    client: Client,
+) -> None:
+    @drip.handler
+    def odd(context: drip.JobContext) -> None:
+        context.output = {"text": "\ud800"}  # bypasses record_output's check
+
+    @drip.handler
+    def fine(context: drip.JobContext) -> None:
+        return None
+
+    odd_id = client.insert("odd").id
+    client.insert_many(JobSpec(kind="fine") for _ in range(5))
+    await run_until(Worker(client, [odd, fine], **FAST), finished=6)
+
+    assert client.count_by_state()[JobState.COMPLETED] == 6
+    assert client.get(odd_id).output is None
+
+
+@pytest.mark.anyio
+async def test_a_handler_swallowing_shutdown_still_leaves_no_job_running(
+    client: Client,
+) -> None:
+    started = anyio.Event()
+
+    @drip.handler
+    async def stubborn(context: drip.JobContext) -> None:
+        started.set()
+        try:
+            await anyio.sleep(60)
+        except BaseException:
+            return  # swallows the cancellation, then returns
+
+    client.insert_many(JobSpec(kind="stubborn") for _ in range(3))
+    worker = Worker(client, [stubborn], poll_interval=0.05, shutdown_grace=0.1)
+    async with anyio.create_task_group() as group:
+        group.start_soon(worker.run)
+        with anyio.fail_after(20):
+            await started.wait()
+        worker.stop()
+
+    assert client.count_by_state()[JobState.RUNNING] == 0
+
+
+@pytest.mark.anyio
+async def test_abort_records_running_jobs_for_retry_at_once(client: Client) -> None:
+    started = anyio.Event()
+
+    @drip.handler
+    async def long(context: drip.JobContext) -> None:
+        started.set()
+        await anyio.sleep(60)
+
+    job_id = client.insert("long").id
+    worker = Worker(client, [long], poll_interval=0.05, shutdown_grace=600)
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as group:
+            group.start_soon(worker.run)
+            await started.wait()
+            worker.abort()
+
+    job = client.get(job_id)
+    assert job.state is JobState.RETRYABLE
+    assert job.errors[-1].type == "shutdown"
+
+
+@pytest.mark.anyio
+async def test_outbox_completion_of_a_job_no_longer_ours_raises(client: Client) -> None:
+    outcomes: list[str] = []
+
+    @drip.handler
+    def book(context: drip.JobContext) -> None:
+        job = client.dialect.tables.job
+        with client.transaction() as conn:  # another worker took the job over
+            conn.execute(
+                sa.update(job).where(job.c.id == context.job.id).values(worker_id="x")
+            )
+        try:
+            with context.client.transaction() as conn:
+                context.complete(conn)
+        except drip.InvalidTransition as error:
+            outcomes.append(str(error))
+            raise
+
+    job_id = client.insert("book").id
+    await run_until(Worker(client, [book], **FAST), finished=1)
+
+    assert "no longer running on this worker" in outcomes[0]
+    assert client.get(job_id).state is JobState.RUNNING  # not ours to finish
