@@ -230,6 +230,7 @@ class Dialect(MaintenancePlans):
             column for column in job.columns if column.name != "unique_active_key"
         ]
         self._claim_statements: dict[bool, sa.Executable] = {}
+        self._completion: tuple[sa.Executable, sa.Executable] | None = None
 
     # -- connection set-up ---------------------------------------------------
 
@@ -467,24 +468,37 @@ class Dialect(MaintenancePlans):
 
         A job whose cancellation was requested while it ran ends cancelled.
         """
-        job = self.tables.job
-        running = sa.and_(
-            job.c.id.in_(params.ids),
-            job.c.state == JobState.RUNNING.value,
-            job.c.worker_id == params.worker_id,
-        )
-        deleted = yield sa.delete(job).where(
-            running, job.c.ephemeral.is_(True), job.c.cancel_requested_at.is_(None)
-        )
-        updated = yield (
-            sa.update(job)
-            .where(running)
-            .values(
-                state=self._unless_cancelled(JobState.COMPLETED),
-                finalized_at=self.now(),
-            )
-        )
+        values = {
+            "complete_ids": list(params.ids),
+            "complete_worker_id": params.worker_id,
+        }
+        delete, update = self._complete_statements()
+        deleted = yield Step(delete, values)
+        updated = yield Step(update, values)
         return int(deleted.rowcount) + int(updated.rowcount)
+
+    def _complete_statements(self) -> tuple[sa.Executable, sa.Executable]:
+        """The two statements of ``complete_jobs``, built once with bound parameters."""
+        if self._completion is None:
+            job = self.tables.job
+            running = sa.and_(
+                job.c.id.in_(sa.bindparam("complete_ids", expanding=True)),
+                job.c.state == JobState.RUNNING.value,
+                job.c.worker_id == sa.bindparam("complete_worker_id", type_=sa.String),
+            )
+            delete = sa.delete(job).where(
+                running, job.c.ephemeral.is_(True), job.c.cancel_requested_at.is_(None)
+            )
+            update = (
+                sa.update(job)
+                .where(running)
+                .values(
+                    state=self._unless_cancelled(JobState.COMPLETED),
+                    finalized_at=self.now(),
+                )
+            )
+            self._completion = (delete, update)
+        return self._completion
 
     def finish_job(self, params: FinishJob) -> Plan[bool]:
         """Record one running job's outcome; False if it was no longer running.
