@@ -67,16 +67,16 @@ def tick(context):
 def record_run(context):
     """Record when this execution started and finished, each in its own commit."""
     with context.client.transaction() as conn:
-        conn.execute(
-            sa.insert(EXECUTIONS).values(
-                job_id=context.job.id, pid=os.getpid(), started=time.time()
-            )
-        )
+        (execution,) = conn.execute(
+            sa.insert(EXECUTIONS)
+            .values(job_id=context.job.id, pid=os.getpid(), started=time.time())
+            .returning(EXECUTIONS.c.id)
+        ).one()
     time.sleep(context.args.get("seconds", 0.02))
     with context.client.transaction() as conn:
         conn.execute(
             sa.update(EXECUTIONS)
-            .where(EXECUTIONS.c.job_id == context.job.id, EXECUTIONS.c.pid == os.getpid())
+            .where(EXECUTIONS.c.id == execution)
             .values(finished=time.time())
         )
 

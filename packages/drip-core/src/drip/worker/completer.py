@@ -20,7 +20,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from drip.dialect import CompleteJobs, Dialect, FinishJob
 from drip.durations import parse_duration
-from drip.exceptions import ConnectionLost
+from drip.exceptions import ConnectionLost, DatabaseError, UniqueConflict
 from drip.job import Job, JobError
 from drip.outcome import NO_OUTPUT, Outcome, OutcomeKind
 from drip.plan import Plan
@@ -120,22 +120,23 @@ class Completer:
     async def _try_store(self, batch: list[Finished]) -> Exception | None:
         """Store ``batch`` in one transaction; None on success, else the error.
 
-        A lost connection is retried with a growing delay; any other error is
-        returned at once, since storing the same data again would fail again.
+        Database errors (a lost connection, a deadlock) are retried with a
+        growing delay; anything else is returned at once, since storing the
+        same data again would fail the same way.
         """
         for attempt in range(1, STORE_ATTEMPTS + 1):
             try:
                 await self._run_plan(self._store_plan(batch))
                 return None
-            except ConnectionLost as error:
-                if attempt == STORE_ATTEMPTS:
+            except (ConnectionLost, DatabaseError) as error:
+                if attempt == STORE_ATTEMPTS or isinstance(error, UniqueConflict):
                     return error
                 logger.warning(
                     "storing job outcomes failed, trying again: %s",
                     error,
                     extra={"action": "store_outcomes", "attempt": attempt},
                 )
-                await anyio.sleep(min(0.1 * 2**attempt, 5.0))
+                await anyio.sleep(min(0.05 * 2**attempt, 5.0))
             except Exception as error:
                 return error
         return None

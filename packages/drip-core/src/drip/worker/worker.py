@@ -278,8 +278,10 @@ class Worker:
             try:
                 promoted = await self._run_plan(self.client.dialect.promote_due_jobs())
             except Exception as error:
-                logger.error(
-                    "promoting due jobs failed: %s", error, extra={"action": "promote"}
+                logger.warning(
+                    "promoting due jobs failed, trying again at the next poll: %s",
+                    error,
+                    extra={"action": "promote"},
                 )
                 promoted = 0
             if promoted:
@@ -308,6 +310,8 @@ class Worker:
                     "heartbeat failed: %s", error, extra={"action": "heartbeat"}
                 )
                 continue
+            # Jobs that finished meanwhile are not lost; only those still running.
+            lost = [job_id for job_id in lost if job_id in executor.running]
             if lost:
                 logger.warning(
                     "jobs %s are no longer this worker's; stopping them",
