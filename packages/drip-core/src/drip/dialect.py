@@ -573,7 +573,6 @@ class Dialect(MaintenancePlans):
 
     def transition_job(self, params: TransitionJob) -> Plan[bool]:
         """Move a job to ``to_state`` if it is in one of ``from_states``."""
-        job = self.tables.job
         values: dict[str, Any] = {
             "state": params.to_state.value,
             "finalized_at": self.now() if params.to_state.is_final else None,
@@ -581,15 +580,9 @@ class Dialect(MaintenancePlans):
         if params.to_state is JobState.AVAILABLE:
             values["scheduled_at"] = self.now()
             values["cancel_requested_at"] = None
-        result = yield (
-            sa.update(job)
-            .where(
-                job.c.id == params.id,
-                job.c.state.in_([state.value for state in params.from_states]),
-            )
-            .values(values)
+        return (
+            yield from self._update_in_states(params.id, params.from_states, values)
         )
-        return bool(result.rowcount)
 
     def request_cancel(self, job_id: int) -> Plan[bool]:
         """Ask the worker running a job to cancel it."""
@@ -617,7 +610,6 @@ class Dialect(MaintenancePlans):
 
     def update_job(self, params: UpdateJob) -> Plan[bool]:
         """Apply ``changes`` to a job in one of ``from_states``."""
-        job = self.tables.job
         values = dict(params.changes)
         scheduled_at = values.get("scheduled_at")
         if scheduled_at is not None:
@@ -625,11 +617,19 @@ class Dialect(MaintenancePlans):
             values["state"] = sa.case(
                 (future, JobState.SCHEDULED.value), else_=JobState.AVAILABLE.value
             )
+        return (
+            yield from self._update_in_states(params.id, params.from_states, values)
+        )
+
+    def _update_in_states(
+        self, job_id: int, states: frozenset[JobState], values: dict[str, Any]
+    ) -> Plan[bool]:
+        """Set ``values`` on one job, only if it is in one of ``states``."""
+        job = self.tables.job
         result = yield (
             sa.update(job)
             .where(
-                job.c.id == params.id,
-                job.c.state.in_([state.value for state in params.from_states]),
+                job.c.id == job_id, job.c.state.in_([state.value for state in states])
             )
             .values(values)
         )
@@ -660,21 +660,7 @@ class Dialect(MaintenancePlans):
             conditions.append(job.c.finalized_at < params.finalized_before)
         if params.created_before is not None:
             conditions.append(job.c.created_at < params.created_before)
-
-        ids = (
-            (
-                yield sa.select(job.c.id)
-                .where(*conditions)
-                .order_by(job.c.id)
-                .limit(params.limit)
-            )
-            .scalars()
-            .all()
-        )
-        if not ids:
-            return 0
-        result = yield sa.delete(job).where(job.c.id.in_(ids), *conditions)
-        return int(result.rowcount)
+        return (yield from self.delete_batch(conditions, params.limit))
 
     # -- queues ------------------------------------------------------------------
 

@@ -212,16 +212,19 @@ class MaintenancePlans:
             conditions.append(job.c.queue.in_(params.queues))
         if params.except_queues:
             conditions.append(job.c.queue.not_in(params.except_queues))
-        ids = (
-            (
-                yield sa.select(job.c.id)
-                .where(*conditions)
-                .order_by(job.c.id)
-                .limit(params.limit)
-            )
-            .scalars()
-            .all()
-        )
+        return (yield from self.delete_batch(conditions, params.limit))
+
+    def delete_batch(
+        self, conditions: list[ColumnElement[bool]], limit: int
+    ) -> Plan[int]:
+        """Delete the ``limit`` lowest-id jobs meeting ``conditions``.
+
+        Selecting ids first and deleting by id keeps each delete short and its
+        locks few, whatever the table holds.
+        """
+        job = self.tables.job
+        select = sa.select(job.c.id).where(*conditions).order_by(job.c.id).limit(limit)
+        ids = (yield select).scalars().all()
         if not ids:
             return 0
         result = yield sa.delete(job).where(job.c.id.in_(ids), *conditions)
