@@ -461,6 +461,10 @@ class Dialect(MaintenancePlans):
             statement = statement.where(job.c.id.not_in(excluded))
         if self.supports_skip_locked:
             statement = statement.with_for_update(skip_locked=True)
+        return self.claim_index_hint(statement)
+
+    def claim_index_hint(self, statement: sa.Select[Any]) -> sa.Select[Any]:
+        """Pin the claim to the fetch index where the planner may stray from it."""
         return statement
 
     def complete_jobs(self, params: CompleteJobs) -> Plan[int]:
