@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
 
 from drip import Client
 from drip.plugins import plugin_manager, register
-from drip.testing import reset_database
+from drip.testing import empty_client
 from drip_otel import OtelPlugin, Telemetry
 
 _names = itertools.count()
@@ -84,13 +84,8 @@ def traced() -> Iterator[Traced]:
 @pytest.fixture
 def traced_client(traced: Traced, drip_url: str) -> Iterator[Client]:
     """A migrated, empty client whose only middleware is the test plugin's."""
-    client = Client(drip_url, middleware=[traced.plugin.middleware])
-    client.migrate()
-    reset_database(client)
-    try:
+    with empty_client(drip_url, middleware=[traced.plugin.middleware]) as client:
         yield client
-    finally:
-        client.close()
 
 
 @contextlib.contextmanager

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,14 @@ from drip.durations import Duration
 from drip.states import JobState
 from drip.unique import Unique
 
-__all__ = ["DEFAULT_QUEUE", "InsertResult", "Job", "JobError", "JobSpec"]
+__all__ = [
+    "DEFAULT_QUEUE",
+    "InsertResult",
+    "Job",
+    "JobError",
+    "JobSpec",
+    "encode_errors",
+]
 
 DEFAULT_QUEUE = "default"
 DEFAULT_PRIORITY = 1
@@ -107,3 +115,25 @@ class InsertResult:
     @property
     def id(self) -> int:
         return self.job.id
+
+
+def encode_errors(errors: Iterable[JobError]) -> str:
+    """A job's error list as JSON that every database accepts.
+
+    Error text comes from arbitrary exceptions: NUL characters (which
+    PostgreSQL refuses) and lone surrogates (which no driver can encode) are
+    written out as escapes, so that a failure can always be recorded.
+    """
+    entries = [
+        {
+            key: _safe_text(value) if isinstance(value, str) else value
+            for key, value in error.to_dict().items()
+        }
+        for error in errors
+    ]
+    return json.dumps(entries, ensure_ascii=False, separators=(",", ":"))
+
+
+def _safe_text(text: str) -> str:
+    text = text.replace("\x00", "\\x00")
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

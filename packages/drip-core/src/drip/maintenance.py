@@ -18,7 +18,6 @@ resigns so another takes over at once (otherwise within one lease period).
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -29,7 +28,7 @@ import anyio
 
 from drip.durations import Duration, parse_duration
 from drip.exceptions import DripError, ValidationError
-from drip.job import JobError, JobSpec
+from drip.job import JobError, JobSpec, encode_errors
 from drip.maintenance_plans import (
     DeleteFinished,
     ElectLeader,
@@ -269,7 +268,7 @@ class Maintainer:
             ),
             worker=job.worker_id,
         )
-        errors = json.dumps([error.to_dict() for error in (*job.errors, entry)])
+        errors = encode_errors((*job.errors, entry))
         if job.attempt >= job.max_attempts:
             return RescueJob(job.id, threshold, JobState.DISCARDED, errors, 0.0)
         policy = self._retry_policy_for(job.kind) or Exponential()
@@ -296,7 +295,7 @@ class Maintainer:
                 type="ttl_expired",
                 message=f"the job did not start within its time to live of {job.ttl}",
             )
-            errors = json.dumps([error.to_dict() for error in (*job.errors, entry)])
+            errors = encode_errors((*job.errors, entry))
             if await self._run_plan(
                 self._dialect.expire_job(ExpireJob(job.id, errors))
             ):

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.types import TypeDecorator
 
 from drip.dialect import Dialect
 from drip.exceptions import (
@@ -31,7 +30,7 @@ from drip.exceptions import (
     ServerTooOld,
     UniqueConflict,
 )
-from drip.schema import ColumnTypes
+from drip.schema import ColumnTypes, UTCDateTime
 
 __all__ = ["SQLiteDialect"]
 
@@ -42,24 +41,18 @@ MINIMUM_VERSION = (3, 38, 0)
 _NOW_SQL = "strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'"
 
 
-class SQLiteTimestamp(TypeDecorator[datetime]):
+class SQLiteTimestamp(UTCDateTime):
     """A UTC datetime stored as fixed-width text that sorts as it compares."""
 
-    impl = sa.String(26)
+    impl = sa.String(26)  # type: ignore[assignment]  # text, not a DateTime
     cache_ok = True
 
     def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        value = super().process_bind_param(value, dialect)
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given where an aware one is required")
         # isoformat pads the year to four digits; strftime("%Y") does not.
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
-        if value is None:
-            return None
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 class SQLiteDialect(Dialect):

@@ -11,7 +11,9 @@ than on the clock; ``reset_database`` empties Drip's tables between tests.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +30,7 @@ __all__ = [
     "Finished",
     "InlineResult",
     "assert_enqueued",
+    "empty_client",
     "reset_database",
     "run_inline",
     "run_until",
@@ -71,6 +74,18 @@ async def run_until(
     finally:
         unsubscribe()
     return results
+
+
+@contextlib.contextmanager
+def empty_client(database: Any, **options: Any) -> Iterator[Client]:
+    """A client on ``database`` with the schema migrated and no jobs; closed after."""
+    client = Client(database, **options)
+    try:
+        client.migrate()
+        reset_database(client)
+        yield client
+    finally:
+        client.close()
 
 
 def reset_database(client: Client) -> None:

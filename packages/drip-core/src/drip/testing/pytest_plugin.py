@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from drip.client import Client
-from drip.testing import reset_database
+from drip.testing import empty_client
 
 
 @pytest.fixture
@@ -22,10 +22,5 @@ def drip_client(tmp_path: Path) -> Iterator[Client]:
         os.environ.get("DRIP_TEST_DATABASE_URL")
         or f"sqlite:///{tmp_path / 'drip.sqlite3'}"
     )
-    client = Client(url)
-    client.migrate()
-    reset_database(client)
-    try:
+    with empty_client(url) as client:
         yield client
-    finally:
-        client.close()

@@ -8,7 +8,6 @@ naturally; when idle, an outcome is stored as soon as it arrives.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -21,7 +20,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 from drip.dialect import CompleteJobs, Dialect, FinishJob
 from drip.durations import parse_duration
 from drip.exceptions import ConnectionLost, DatabaseError, UniqueConflict
-from drip.job import Job, JobError
+from drip.job import Job, JobError, encode_errors
 from drip.outcome import NO_OUTPUT, Outcome, OutcomeKind
 from drip.plan import Plan
 from drip.plugins import plugin_manager
@@ -186,8 +185,7 @@ class Completer:
     def _finish_params(self, job: Job, outcome: Outcome) -> FinishJob:
         errors = None
         if outcome.error is not None:
-            entries = [entry.to_dict() for entry in (*job.errors, outcome.error)]
-            errors = _database_safe_json(entries)
+            errors = encode_errors((*job.errors, outcome.error))
 
         metadata = None
         if outcome.output is not NO_OUTPUT:
@@ -239,23 +237,6 @@ def _drain(stream: MemoryObjectReceiveStream[Finished], limit: int) -> list[Fini
         except (anyio.WouldBlock, anyio.EndOfStream):
             break
     return items
-
-
-def _database_safe_json(entries: list[dict[str, Any]]) -> str:
-    """JSON that every database accepts: no NUL characters, no lone surrogates."""
-    safe = [
-        {
-            key: _safe_text(value) if isinstance(value, str) else value
-            for key, value in entry.items()
-        }
-        for entry in entries
-    ]
-    return json.dumps(safe, ensure_ascii=False, separators=(",", ":"))
-
-
-def _safe_text(text: str) -> str:
-    text = text.replace("\x00", "\\x00")
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _log_outcome(job: Job, outcome: Outcome, duration: float) -> None:

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from drip import Client
-from drip.testing import reset_database
+from drip.testing import empty_client
 
 FAST: dict[str, Any] = {"poll_interval": 0.05, "shutdown_grace": 5}
 """Worker settings that keep tests quick: poll often, drain briefly."""
@@ -22,13 +22,8 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def client(drip_url: str) -> Iterator[Client]:
-    client = Client(drip_url)
-    client.migrate()
-    reset_database(client)
-    try:
+    with empty_client(drip_url) as client:
         yield client
-    finally:
-        client.close()
 
 
 @pytest.fixture
