@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
-import pytest
-
 from drip import Client, JobSpec, Unique
 from drip_postgres.bulk import COPY_THRESHOLD
-
-MEASURE = Path(__file__).parents[1] / "bulk_insert_measure.py"
-MAX_PEAK_RSS_MB = 1_024
 
 
 def test_a_large_mixed_batch_keeps_order_and_reports_duplicates(
@@ -40,27 +30,3 @@ def test_a_large_mixed_batch_keeps_order_and_reports_duplicates(
     assert len({job.created_at for job in plain}) == 1
     assert all(job.scheduled_at.tzinfo is not None for job in plain)
     assert pg_client.get(plain[-1].id) == plain[-1]
-
-
-@pytest.mark.slow
-def test_100k_jobs_in_one_call_with_bounded_memory(
-    pg_client: Client, pg_queue: str
-) -> None:
-    report = _measure(pg_client, pg_queue, 100_000)
-
-    assert report["count"] == 100_000 and report["in_order"]
-    assert report["peak_rss_mb"] < MAX_PEAK_RSS_MB
-
-
-def _measure(client: Client, queue: str, count: int) -> dict[str, object]:
-    url = client.url.render_as_string(hide_password=False)
-    finished = subprocess.run(
-        [sys.executable, str(MEASURE), url, queue, str(count)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    report: dict[str, object] = json.loads(finished.stdout.strip().splitlines()[-1])
-    print(f"bulk insert on {client.dialect.name}: {report}")
-    return report
