@@ -43,46 +43,53 @@ POLL = 0.05
 STOP_GRACE = 15.0
 
 Harness = DripHarness | ProcrastinateHarness | PgQueuerHarness
+LIBRARIES = ("drip", "procrastinate", "pgqueuer")
+WORKLOADS = ("bulk", "defaults", "best", "latency")
 
 
 def main() -> None:
     options = _arguments()
+    wanted = set(options.workloads)
     harnesses: list[Harness] = [
-        DripHarness(options.url),
-        ProcrastinateHarness(options.url),
-        PgQueuerHarness(options.url),
+        harness(options.url)
+        for harness in (DripHarness, ProcrastinateHarness, PgQueuerHarness)
+        if harness.name in options.libraries
     ]
     report: dict[str, Any] = {"machine": _machine(options.url), "libraries": {}}
     results = {h.name: {"setting_defaults": h.defaults} for h in harnesses}
     try:
         for round_ in range(options.repeat):
             for h in harnesses:
-                _progress(f"bulk insert {h.name} ({round_ + 1}/{options.repeat})")
-                results[h.name].setdefault("bulk", []).append(_bulk(h, options))
-                _progress(
-                    f"burn-down {h.name} defaults ({round_ + 1}/{options.repeat})"
-                )
-                results[h.name].setdefault("defaults", []).append(
-                    _burn_down(h, h.defaults, options)
-                )
-        for h in harnesses:
-            sweep = []
-            for setting in h.sweep:
-                _progress(f"sweep {h.name} {setting}")
-                sweep.append(_burn_down(h, setting, options))
-            results[h.name]["sweep"] = sweep
-            best = max(sweep, key=lambda run: run["jobs_per_second"])
-            results[h.name]["setting_best"] = best["setting"]
-        for round_ in range(options.repeat):
+                if "bulk" in wanted:
+                    _progress(f"bulk insert {h.name} ({round_ + 1}/{options.repeat})")
+                    results[h.name].setdefault("bulk", []).append(_bulk(h, options))
+                if "defaults" in wanted:
+                    _progress(
+                        f"burn-down {h.name} defaults ({round_ + 1}/{options.repeat})"
+                    )
+                    results[h.name].setdefault("defaults", []).append(
+                        _burn_down(h, h.defaults, options)
+                    )
+        if "best" in wanted:
             for h in harnesses:
-                setting = results[h.name]["setting_best"]
-                _progress(f"burn-down {h.name} best {setting} ({round_ + 1})")
-                results[h.name].setdefault("best", []).append(
-                    _burn_down(h, setting, options)
-                )
-        for h in harnesses:
-            _progress(f"latency {h.name}")
-            results[h.name]["latency"] = _latency(h, h.defaults, options)
+                sweep = []
+                for setting in h.sweep:
+                    _progress(f"sweep {h.name} {setting}")
+                    sweep.append(_burn_down(h, setting, options))
+                results[h.name]["sweep"] = sweep
+                best = max(sweep, key=lambda run: run["jobs_per_second"])
+                results[h.name]["setting_best"] = best["setting"]
+            for round_ in range(options.repeat):
+                for h in harnesses:
+                    setting = results[h.name]["setting_best"]
+                    _progress(f"burn-down {h.name} best {setting} ({round_ + 1})")
+                    results[h.name].setdefault("best", []).append(
+                        _burn_down(h, setting, options)
+                    )
+        if "latency" in wanted:
+            for h in harnesses:
+                _progress(f"latency {h.name}")
+                results[h.name]["latency"] = _latency(h, h.defaults, options)
     finally:
         for h in harnesses:
             h.close()
@@ -107,7 +114,35 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--json", help="also write every run to this JSON file")
+    parser.add_argument(
+        "--libraries",
+        type=_names(LIBRARIES),
+        default=LIBRARIES,
+        help="comma-separated subset of " + ",".join(LIBRARIES),
+    )
+    parser.add_argument(
+        "--workloads",
+        type=_names(WORKLOADS),
+        default=WORKLOADS,
+        help="comma-separated subset of "
+        + ",".join(WORKLOADS)
+        + " (best includes its sweep)",
+    )
     return parser.parse_args()
+
+
+def _names(allowed: tuple[str, ...]) -> Any:
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(name.strip() for name in text.split(",") if name.strip())
+        unknown = sorted(set(names) - set(allowed))
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(
+                f"expected a comma-separated subset of {','.join(allowed)}, "
+                f"got {text!r}"
+            )
+        return names
+
+    return parse
 
 
 def _progress(line: str) -> None:
@@ -313,37 +348,42 @@ def _median(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 
 
-def _spread(runs: list[dict[str, Any]], key: str) -> str:
+def _spread(runs: list[dict[str, Any]] | None, key: str) -> str:
+    if not runs:
+        return "-"
     values = [run[key] for run in runs]
     return f"{statistics.median(values):>9.0f} ({min(values):.0f}-{max(values):.0f})"
 
 
 def _summary(results: dict[str, dict[str, Any]]) -> str:
     lines = [
-        f"{'':<14} {'bulk insert/s':>24} {'burn-down defaults/s':>24} {'burn-down best/s':>24}  best setting; latency p50/p95/p99 ms"
+        f"{'':<14} {'bulk insert/s':>24} {'burn-down defaults/s':>24} "
+        f"{'burn-down best/s':>24}  best setting; latency p50/p95/p99 ms"
     ]
     for name, result in results.items():
-        latency = result["latency"]
-        lines.append(
-            f"{name:<14} {_spread(result['bulk'], 'jobs_per_second'):>24} "
-            f"{_spread(result['defaults'], 'jobs_per_second'):>24} "
-            f"{_spread(result['best'], 'jobs_per_second'):>24}  "
-            f"{result['setting_best']}; "
+        latency = result.get("latency")
+        latencies = (
             f"{latency['p50_ms']}/{latency['p95_ms']}/{latency['p99_ms']}"
+            if latency
+            else "-"
         )
-    drip = results["drip"]
+        lines.append(
+            f"{name:<14} {_spread(result.get('bulk'), 'jobs_per_second'):>24} "
+            f"{_spread(result.get('defaults'), 'jobs_per_second'):>24} "
+            f"{_spread(result.get('best'), 'jobs_per_second'):>24}  "
+            f"{result.get('setting_best', '-')}; {latencies}"
+        )
+    drip = results.get("drip", {})
     for name, result in results.items():
         if name == "drip":
             continue
         ratios = [
-            f"{label} {_median(drip[key], 'jobs_per_second') / _median(result[key], 'jobs_per_second'):.2f}x"
-            for label, key in (
-                ("bulk", "bulk"),
-                ("defaults", "defaults"),
-                ("best", "best"),
-            )
+            f"{key} {_median(drip[key], 'jobs_per_second') / _median(result[key], 'jobs_per_second'):.2f}x"
+            for key in ("bulk", "defaults", "best")
+            if drip.get(key) and result.get(key)
         ]
-        lines.append(f"drip / {name}: " + ", ".join(ratios))
+        if ratios:
+            lines.append(f"drip / {name}: " + ", ".join(ratios))
     return "\n".join(lines)
 
 

@@ -7,7 +7,8 @@ import contextlib
 import functools
 import json
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+import operator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -65,6 +66,7 @@ class Client(OperatorAPI):
         self._owns_engine = not isinstance(database, Engine)
         self.serializer = resolve_serializer(serializer)
         self.middleware = list(middleware) if middleware is not None else _plugged()
+        self._job_fields = _field_getter(self.dialect.job_columns)
         self._checked_server = False
 
     @property
@@ -269,36 +271,97 @@ class Client(OperatorAPI):
     # -- decoding ----------------------------------------------------------------------
 
     def decode(self, row: Row[Any]) -> Job:
-        """Turn a ``drip_job`` row into a ``Job``."""
+        """Turn a row of ``dialect.job_columns`` into a ``Job``.
+
+        Workers decode every job they claim, so this reads the row by position
+        (found once per client) rather than by name.
+        """
+        (
+            id_,
+            kind,
+            queue,
+            state,
+            priority,
+            args,
+            metadata,
+            tags,
+            errors,
+            attempt,
+            max_attempts,
+            created_at,
+            scheduled_at,
+            attempted_at,
+            finalized_at,
+            heartbeat_at,
+            worker_id,
+            unique_key,
+            timeout_ms,
+            ttl_ms,
+            ephemeral,
+        ) = self._job_fields(row)
+        loads = self.serializer.loads
         return Job(
-            id=row.id,
-            kind=row.kind,
-            queue=row.queue,
-            state=JobState(row.state),
-            priority=row.priority,
-            args=self.serializer.loads(row.args),
-            metadata=self.serializer.loads(row.metadata),
-            tags=() if row.tags == "[]" else tuple(json.loads(row.tags)),
-            errors=_errors(row.errors),
-            attempt=row.attempt,
-            max_attempts=row.max_attempts,
-            created_at=row.created_at,
-            scheduled_at=row.scheduled_at,
-            attempted_at=row.attempted_at,
-            finalized_at=row.finalized_at,
-            heartbeat_at=row.heartbeat_at,
-            worker_id=row.worker_id,
-            unique_key=row.unique_key,
-            timeout=_milliseconds(row.timeout_ms),
-            ttl=_milliseconds(row.ttl_ms),
-            ephemeral=bool(row.ephemeral),
+            id=id_,
+            kind=kind,
+            queue=queue,
+            state=_STATES[state],
+            priority=priority,
+            args=loads(args),
+            metadata=loads(metadata),
+            tags=() if tags == "[]" else tuple(json.loads(tags)),
+            errors=() if errors == "[]" else _errors(errors),
+            attempt=attempt,
+            max_attempts=max_attempts,
+            created_at=created_at,
+            scheduled_at=scheduled_at,
+            attempted_at=attempted_at,
+            finalized_at=finalized_at,
+            heartbeat_at=heartbeat_at,
+            worker_id=worker_id,
+            unique_key=unique_key,
+            timeout=None if timeout_ms is None else timedelta(milliseconds=timeout_ms),
+            ttl=None if ttl_ms is None else timedelta(milliseconds=ttl_ms),
+            ephemeral=bool(ephemeral),
         )
 
 
+_STATES = {state.value: state for state in JobState}
+
+# The ``Job`` fields ``Client.decode`` reads, in the order it unpacks them.
+_DECODED_COLUMNS = (
+    "id",
+    "kind",
+    "queue",
+    "state",
+    "priority",
+    "args",
+    "metadata",
+    "tags",
+    "errors",
+    "attempt",
+    "max_attempts",
+    "created_at",
+    "scheduled_at",
+    "attempted_at",
+    "finalized_at",
+    "heartbeat_at",
+    "worker_id",
+    "unique_key",
+    "timeout_ms",
+    "ttl_ms",
+    "ephemeral",
+)
+
+
+def _field_getter(
+    columns: Sequence[sa.Column[Any]],
+) -> Callable[[Any], tuple[Any, ...]]:
+    """A function taking the decoded fields, in order, out of a job row."""
+    names = [column.name for column in columns]
+    return operator.itemgetter(*(names.index(name) for name in _DECODED_COLUMNS))
+
+
 def _errors(text: str) -> tuple[JobError, ...]:
-    # Most jobs have none; skipping the parse saves time on every claim.
-    if text == "[]":
-        return ()
     return tuple(JobError.from_dict(entry) for entry in json.loads(text))
 
 
@@ -308,10 +371,6 @@ def _aware(name: str, value: datetime | None) -> datetime | None:
             f"{name} must be a timezone-aware datetime, not {value!r}"
         )
     return value
-
-
-def _milliseconds(value: int | None) -> timedelta | None:
-    return None if value is None else timedelta(milliseconds=value)
 
 
 def _plugged() -> builtins.list[Middleware]:

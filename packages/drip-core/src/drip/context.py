@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from sqlalchemy.engine import Connection
 
 from drip.dialect import FinishJob
@@ -34,6 +35,8 @@ class JobContext:
         # Plain flags: set from the event loop, read by the handler's thread.
         self._cancel_requested = False
         self._stop_requested = False
+        # Set by the executor while a sync handler's thread runs.
+        self._thread_done: anyio.Event | None = None
 
     @property
     def args(self) -> dict[str, Any]:

@@ -69,7 +69,22 @@ class Completer:
         self.counts: Counter[str] = Counter()
         self.pending = 0  # outcomes submitted and not yet stored (or given up on)
 
+        # Hooks nobody implements still cost a call per job; check once.
+        self._announce_finish = bool(
+            plugin_manager().hook.drip_job_finished.get_hookimpls()
+        )
+
+    def submit_nowait(self, job: Job, outcome: Outcome, duration: float) -> bool:
+        """Hand an outcome over if the buffer has room; False if it is full."""
+        try:
+            self._send.send_nowait((job, outcome, duration))
+        except anyio.WouldBlock:
+            return False
+        self.pending += 1
+        return True
+
     async def submit(self, job: Job, outcome: Outcome, duration: float) -> None:
+        """Hand an outcome over, waiting for room in the buffer."""
         self.pending += 1
         await self._send.send((job, outcome, duration))
 
@@ -213,15 +228,17 @@ class Completer:
         if outcome.timed_out:
             self.counts["timed_out"] += 1
         _log_outcome(job, outcome, duration)
-        try:
-            plugin_manager().hook.drip_job_finished(
-                job=job, outcome=outcome, duration=duration
-            )
-        except Exception:
-            logger.exception(
-                "a drip_job_finished hook failed", extra={"action": "hook"}
-            )
-        self._events.emit(EventKind.JOB_FINISHED, job=job, outcome=outcome)
+        if self._announce_finish:
+            try:
+                plugin_manager().hook.drip_job_finished(
+                    job=job, outcome=outcome, duration=duration
+                )
+            except Exception:
+                logger.exception(
+                    "a drip_job_finished hook failed", extra={"action": "hook"}
+                )
+        if self._events.listening:
+            self._events.emit(EventKind.JOB_FINISHED, job=job, outcome=outcome)
 
 
 def _first_line(error: BaseException) -> str:
@@ -240,6 +257,8 @@ def _drain(stream: MemoryObjectReceiveStream[Finished], limit: int) -> list[Fini
 
 
 def _log_outcome(job: Job, outcome: Outcome, duration: float) -> None:
+    if outcome.kind is OutcomeKind.COMPLETED and not logger.isEnabledFor(logging.INFO):
+        return
     extra = {
         "action": f"job_{outcome.kind.value}",
         "job_id": job.id,

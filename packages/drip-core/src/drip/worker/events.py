@@ -49,7 +49,14 @@ class Events:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
+    @property
+    def listening(self) -> bool:
+        """Whether anyone listens; callers on hot paths skip building events."""
+        return bool(self._listeners)
+
     def emit(self, kind: EventKind, **data: Any) -> None:
+        if not self._listeners:
+            return
         event = Event(kind, data)
         for listener in list(self._listeners):
             try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import math
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
@@ -30,6 +31,7 @@ __all__ = ["Executor"]
 logger = logging.getLogger(__name__)
 
 Record = Callable[[Job, Outcome, float], Awaitable[None]]
+RecordNowait = Callable[[Job, Outcome, float], bool]
 
 SHUTDOWN_MESSAGE = "the worker shut down before the job finished"
 
@@ -50,6 +52,7 @@ class Executor:
         handlers: dict[str, HandlerSpec] | Any,
         worker_id: str,
         record: Record,
+        record_nowait: RecordNowait,
         middleware: Sequence[Middleware],
         default_timeout: timedelta | None,
         default_retry: RetryPolicy,
@@ -59,7 +62,12 @@ class Executor:
         self._handlers = handlers
         self._worker_id = worker_id
         self._record = record
+        self._record_nowait = record_nowait
         self._call = chain_execute(middleware, self._invoke)
+        # Calling a hook nobody implements still costs; check once per worker.
+        self._announce_start = bool(
+            plugin_manager().hook.drip_job_started.get_hookimpls()
+        )
         self._default_timeout = default_timeout
         self._default_retry = default_retry
         self._thread_limiter = thread_limiter
@@ -77,33 +85,48 @@ class Executor:
             return
 
         context = JobContext(job, self._client, self._worker_id)
-        context._thread_done = None  # type: ignore[attr-defined]
-        plugin_manager().hook.drip_job_started(job=job, worker_id=self._worker_id)
+        if self._announce_start:
+            plugin_manager().hook.drip_job_started(job=job, worker_id=self._worker_id)
+        timeout = self._timeout(job, spec)
         started = time.monotonic()
+        # One scope per run: its deadline is the timeout, and a cancellation
+        # request cancels it too; the context's flag tells the two apart.
+        scope = anyio.CancelScope(
+            deadline=math.inf if timeout is None else anyio.current_time() + timeout
+        )
+        self.running[job.id] = (scope, context, spec.is_async)
+        outcome: Outcome | None = None
         try:
-            with anyio.CancelScope() as scope:
-                self.running[job.id] = (scope, context, spec.is_async)
+            with scope:
                 outcome = await self._run(spec, context)
-            if scope.cancelled_caught or context._cancel_requested:
-                # A sync handler that noticed the request may have returned.
-                outcome = self._cancelled_by_request(job)
         except anyio.get_cancelled_exc_class():
             context._stop_requested = True
             outcome = self._failure(job, spec, SHUTDOWN_MESSAGE, kind="shutdown")
             await self._store(job, outcome, time.monotonic() - started)
             raise
         finally:
-            self.running.pop(job.id, None)
+            del self.running[job.id]
 
+        if context._cancel_requested:
+            # A sync handler that noticed the request may have returned.
+            outcome = self._cancelled_by_request(job)
+        elif outcome is None:  # the deadline passed and cancelled the handler
+            context._stop_requested = True
+            message = f"the job did not finish within its timeout of {timeout}s"
+            outcome = self._failure(job, spec, message, kind="timeout")
         await self._store(job, outcome, time.monotonic() - started)
-        await self._wait_for_overrunning_thread(job, context)
+        if context._thread_done is not None:
+            await self._wait_for_overrunning_thread(job, context._thread_done)
 
     async def _store(self, job: Job, outcome: Outcome, duration: float) -> None:
         """Hand the outcome on, even while this task is being cancelled.
 
         A handler may swallow a shutdown's cancellation and return; its outcome
-        must still reach the completer, or the job would stay running.
+        must still reach the completer, or the job would stay running. The
+        hand-off is immediate unless the completer's buffer is full.
         """
+        if self._record_nowait(job, outcome, duration):
+            return
         with anyio.CancelScope(shield=True):
             await self._record(job, outcome, duration)
 
@@ -119,11 +142,14 @@ class Executor:
                 scope.cancel()
 
     async def _run(self, spec: HandlerSpec, context: JobContext) -> Outcome:
+        """Call the handler through the middleware; what it decided, as an outcome.
+
+        A timeout or a cancellation request is not decided here: the caller's
+        scope catches it and ``execute`` turns it into the outcome.
+        """
         job = context.job
-        timeout = self._timeout(job, spec)
         try:
-            with anyio.move_on_after(timeout) as deadline:
-                await self._call(context)
+            await self._call(context)
         except Snooze as snooze:
             return self._snooze(job, spec, snooze)
         except Cancel as cancel:
@@ -140,11 +166,6 @@ class Executor:
             # SystemExit or KeyboardInterrupt from a handler is its failure,
             # not the worker's: record it like any other exception.
             return self._failure(job, spec, error)
-
-        if deadline.cancelled_caught:
-            context._stop_requested = True
-            message = f"the job did not finish within its timeout of {timeout}s"
-            return self._failure(job, spec, message, kind="timeout")
         return Outcome(OutcomeKind.COMPLETED, output=context.output)
 
     async def _invoke(self, context: JobContext) -> Any:
@@ -154,15 +175,14 @@ class Executor:
             return await spec.function(context)
 
         done = anyio.Event()
-        context._thread_done = done  # type: ignore[attr-defined]
+        context._thread_done = done
         call = functools.partial(_call_then_signal, spec.function, context, done)
         return await anyio.to_thread.run_sync(
             call, abandon_on_cancel=True, limiter=self._thread_limiter
         )
 
-    async def _wait_for_overrunning_thread(self, job: Job, context: JobContext) -> None:
-        done: anyio.Event | None = context._thread_done  # type: ignore[attr-defined]
-        if done is None or done.is_set():
+    async def _wait_for_overrunning_thread(self, job: Job, done: anyio.Event) -> None:
+        if done.is_set():
             return
         logger.warning(
             "handler thread still running after its timeout; holding its slot",

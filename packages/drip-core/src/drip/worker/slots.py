@@ -17,7 +17,9 @@ class Slots:
     def __init__(self, total: int) -> None:
         self.total = total
         self.free = total
-        self._changed = anyio.Event()
+        # Created only when someone waits: an Event per release would cost
+        # more than the job it frees a slot for.
+        self._changed: anyio.Event | None = None
 
     @property
     def busy(self) -> int:
@@ -30,15 +32,21 @@ class Slots:
 
     def release(self, count: int = 1) -> None:
         self.free += count
-        self._changed.set()
-        self._changed = anyio.Event()
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
 
     async def wait_free(self) -> None:
         """Return once at least one slot is free."""
         while self.free == 0:
-            await self._changed.wait()
+            await self._wait_for_change()
 
     async def wait_all_free(self) -> None:
         """Return once no job holds a slot."""
         while self.free < self.total:
-            await self._changed.wait()
+            await self._wait_for_change()
+
+    async def _wait_for_change(self) -> None:
+        if self._changed is None:
+            self._changed = anyio.Event()
+        await self._changed.wait()

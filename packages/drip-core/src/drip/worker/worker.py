@@ -151,6 +151,7 @@ class Worker:
             handlers=self.handlers,
             worker_id=self.id,
             record=completer.submit,
+            record_nowait=completer.submit_nowait,
             middleware=self.middleware,
             default_timeout=self.default_timeout,
             default_retry=self.default_retry,
