@@ -94,6 +94,8 @@ class CompleteJobs:
 
     ids: Sequence[int]
     worker_id: str
+    # False when none of the jobs is ephemeral: the deleting statement is skipped.
+    any_ephemeral: bool = True
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -410,10 +412,9 @@ class Dialect(MaintenancePlans):
             job = self.tables.job
             queue = sa.bindparam("claim_queue", type_=sa.String)
             limit = sa.bindparam("claim_limit", type_=sa.Integer)
-            excluded: sa.BindParameter[Any] = sa.bindparam(
-                "claim_exclude", expanding=True
+            candidates = self._candidates(
+                queue, limit, "claim_exclude" if excluding else None
             )
-            candidates = self._candidates(queue, limit, excluded if excluding else None)
             claimed = {
                 **self._claimed_values(),
                 "worker_id": sa.bindparam("claim_worker_id", type_=sa.String),
@@ -437,11 +438,19 @@ class Dialect(MaintenancePlans):
         }
 
     def _claimable(self, params: ClaimJobs) -> sa.Select[Any]:
-        excluded = params.exclude_ids or None
-        return self._candidates(params.queue, params.limit, excluded)
+        statement = self._candidates(params.queue, params.limit, None)
+        if params.exclude_ids:
+            statement = statement.where(self.tables.job.c.id.not_in(params.exclude_ids))
+        return statement
 
-    def _candidates(self, queue_name: Any, limit: Any, excluded: Any) -> sa.Select[Any]:
-        """Due jobs of a queue in claim order, locked; values or bound parameters."""
+    def _candidates(
+        self, queue_name: Any, limit: Any, excluded: str | None
+    ) -> sa.Select[Any]:
+        """Due jobs of a queue in claim order, locked.
+
+        ``queue_name`` and ``limit`` are values or bound parameters; ``excluded``
+        names a bound list of ids to leave out.
+        """
         job, queue = self.tables.job, self.tables.queue
         paused = sa.exists().where(
             queue.c.name == queue_name, queue.c.paused_at.is_not(None)
@@ -458,10 +467,18 @@ class Dialect(MaintenancePlans):
             .limit(limit)
         )
         if excluded is not None:
-            statement = statement.where(job.c.id.not_in(excluded))
+            statement = statement.where(~self.id_in(job.c.id, excluded))
         if self.supports_skip_locked:
             statement = statement.with_for_update(skip_locked=True)
         return self.claim_index_hint(statement)
+
+    def id_in(self, column: sa.Column[int], name: str) -> ColumnElement[bool]:
+        """``column`` is one of the ids bound as the list parameter ``name``.
+
+        Dialects with array parameters bind the list as one value, so the
+        statement's text does not change with the number of ids.
+        """
+        return column.in_(sa.bindparam(name, expanding=True))
 
     def claim_index_hint(self, statement: sa.Select[Any]) -> sa.Select[Any]:
         """Pin the claim to the fetch index where the planner may stray from it."""
@@ -477,16 +494,18 @@ class Dialect(MaintenancePlans):
             "complete_worker_id": params.worker_id,
         }
         delete, update = self._complete_statements()
-        deleted = yield Step(delete, values)
+        deleted = 0
+        if params.any_ephemeral:
+            deleted = int((yield Step(delete, values)).rowcount)
         updated = yield Step(update, values)
-        return int(deleted.rowcount) + int(updated.rowcount)
+        return deleted + int(updated.rowcount)
 
     def _complete_statements(self) -> tuple[sa.Executable, sa.Executable]:
         """The two statements of ``complete_jobs``, built once with bound parameters."""
         if self._completion is None:
             job = self.tables.job
             running = sa.and_(
-                job.c.id.in_(sa.bindparam("complete_ids", expanding=True)),
+                self.id_in(job.c.id, "complete_ids"),
                 job.c.state == JobState.RUNNING.value,
                 job.c.worker_id == sa.bindparam("complete_worker_id", type_=sa.String),
             )

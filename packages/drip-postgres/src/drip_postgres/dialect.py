@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
@@ -111,6 +112,10 @@ class PostgresDialect(Dialect):
             if job.unique_key:
                 results[index] = yield from self.insert_unique_job(job)
         return [result for result in results if result is not None]
+
+    def id_in(self, column: sa.Column[int], name: str) -> ColumnElement[bool]:
+        """``column = ANY(:name)``, the list bound as one ``bigint[]``."""
+        return column == sa.any_(sa.bindparam(name, type_=ARRAY(sa.BigInteger)))
 
     def insert_ignoring_duplicate(self) -> sa.Insert:
         job = self.tables.job

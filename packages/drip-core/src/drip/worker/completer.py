@@ -113,6 +113,7 @@ class Completer:
         if error is None:
             for job, outcome, duration in batch:
                 self._announce(job, outcome, duration)
+            _log_completions(batch)
             return
         if len(batch) > 1:
             for item in batch:
@@ -123,6 +124,7 @@ class Completer:
         fallback = self._fallback(job, outcome, error)
         if await self._try_store([(job, fallback, duration)]) is None:
             self._announce(job, fallback, duration)
+            _log_completions([(job, fallback, duration)])
             return
         logger.error(
             "could not store the outcome of job %s; it stays running until rescued: %s",
@@ -186,12 +188,18 @@ class Completer:
 
     def _store_plan(self, batch: list[Finished]) -> Plan[None]:
         plain = [
-            job.id
+            job
             for job, outcome, _ in batch
             if outcome.kind is OutcomeKind.COMPLETED and outcome.output is NO_OUTPUT
         ]
         if plain:
-            yield from self._dialect.complete_jobs(CompleteJobs(plain, self._worker_id))
+            yield from self._dialect.complete_jobs(
+                CompleteJobs(
+                    [job.id for job in plain],
+                    self._worker_id,
+                    any_ephemeral=any(job.ephemeral for job in plain),
+                )
+            )
         for job, outcome, _ in batch:
             if outcome.kind is OutcomeKind.COMPLETED and outcome.output is NO_OUTPUT:
                 continue
@@ -256,22 +264,61 @@ def _drain(stream: MemoryObjectReceiveStream[Finished], limit: int) -> list[Fini
     return items
 
 
-def _log_outcome(job: Job, outcome: Outcome, duration: float) -> None:
-    if outcome.kind is OutcomeKind.COMPLETED and not logger.isEnabledFor(logging.INFO):
+def _log_completions(batch: list[Finished]) -> None:
+    """Log the completed jobs of a stored batch: one line, whatever its size.
+
+    A line per job would cost more than a short job itself; each job's own
+    line is logged at DEBUG (see ``_log_outcome``).
+    """
+    if not logger.isEnabledFor(logging.INFO):
         return
-    extra = {
-        "action": f"job_{outcome.kind.value}",
-        "job_id": job.id,
-        "kind": job.kind,
-        "queue": job.queue,
-        "attempt": job.attempt,
-        "duration": round(duration, 6),
-    }
-    if outcome.kind is OutcomeKind.COMPLETED:
+    completed = [item for item in batch if item[1].kind is OutcomeKind.COMPLETED]
+    if not completed:
+        return
+    if len(completed) == 1:
+        if logger.isEnabledFor(logging.DEBUG):
+            return  # _log_outcome has logged this job already
+        job, _, duration = completed[0]
         logger.info(
-            "job %s %s completed in %.3fs", job.id, job.kind, duration, extra=extra
+            "job %s %s completed in %.3fs",
+            job.id,
+            job.kind,
+            duration,
+            extra=_outcome_extra(job, OutcomeKind.COMPLETED, duration),
         )
-    elif outcome.kind is OutcomeKind.RETRY:
+        return
+
+    kinds = Counter(job.kind for job, _, _ in completed)
+    slowest = max(duration for _, _, duration in completed)
+    logger.info(
+        "%s jobs completed (%s), slowest in %.3fs",
+        len(completed),
+        ", ".join(f"{kind} x{count}" for kind, count in kinds.most_common()),
+        slowest,
+        extra={
+            "action": "jobs_completed",
+            "count": len(completed),
+            "kinds": dict(kinds),
+            "slowest": round(slowest, 6),
+        },
+    )
+
+
+def _log_outcome(job: Job, outcome: Outcome, duration: float) -> None:
+    """Log one job's outcome; completions only at DEBUG (see ``_log_completions``)."""
+    if outcome.kind is OutcomeKind.COMPLETED:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "job %s %s completed in %.3fs",
+                job.id,
+                job.kind,
+                duration,
+                extra=_outcome_extra(job, outcome.kind, duration),
+            )
+        return
+
+    extra = _outcome_extra(job, outcome.kind, duration)
+    if outcome.kind is OutcomeKind.RETRY:
         logger.warning(
             "job %s %s failed (attempt %s/%s), retrying in %.1fs: %s",
             job.id,
@@ -294,3 +341,14 @@ def _log_outcome(job: Job, outcome: Outcome, duration: float) -> None:
         )
     else:
         logger.info("job %s %s %s", job.id, job.kind, outcome.kind.value, extra=extra)
+
+
+def _outcome_extra(job: Job, kind: OutcomeKind, duration: float) -> dict[str, Any]:
+    return {
+        "action": f"job_{kind.value}",
+        "job_id": job.id,
+        "kind": job.kind,
+        "queue": job.queue,
+        "attempt": job.attempt,
+        "duration": round(duration, 6),
+    }

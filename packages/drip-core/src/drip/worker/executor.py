@@ -130,6 +130,18 @@ class Executor:
         with anyio.CancelScope(shield=True):
             await self._record(job, outcome, duration)
 
+    async def give_back(self, jobs: list[Job]) -> None:
+        """Return claimed jobs that never started: runnable again, attempt unused."""
+        for job in jobs:
+            logger.info(
+                "job %s %s was never started; giving it back",
+                job.id,
+                job.kind,
+                extra=_log_extra(job, "give_back"),
+            )
+            outcome = Outcome(OutcomeKind.SNOOZE, delay=0.0, attempt_given_back=True)
+            await self._store(job, outcome, 0.0)
+
     def request_cancel(self, job_ids: list[int]) -> None:
         """Cancel these running jobs: async handlers now, sync ones by their flag."""
         for job_id in job_ids:

@@ -31,6 +31,7 @@ from drip.worker.completer import Completer
 from drip.worker.events import EventKind, Events
 from drip.worker.executor import Executor
 from drip.worker.producer import Producer
+from drip.worker.runners import Runners
 from drip.worker.slots import Slots
 
 __all__ = ["Worker", "new_worker_id"]
@@ -160,18 +161,19 @@ class Worker:
 
         await self._run_plan(self.client.dialect.check_schema())
         self._log_start()
+        runners = Runners(
+            self.concurrency,
+            execute=executor.execute,
+            give_back=executor.give_back,
+            slots=slots,
+        )
         async with anyio.create_task_group() as outer:
             outer.start_soon(completer.run)
             try:
                 async with anyio.create_task_group() as executions:
-
-                    def dispatch(job: Job) -> None:
-                        executions.start_soon(
-                            self._execute, executor, slots, job, name="drip-job"
-                        )
-
+                    executions.start_soon(runners.run)
                     await self._fetch_until_stopped(
-                        dispatch, slots, executor, completer
+                        runners.dispatch, slots, executor, completer
                     )
                     await self._drain(slots, executions)
             finally:
@@ -267,12 +269,6 @@ class Worker:
                 extra={"action": "drain", "running": slots.busy},
             )
         executions.cancel_scope.cancel()
-
-    async def _execute(self, executor: Executor, slots: Slots, job: Job) -> None:
-        try:
-            await executor.execute(job)
-        finally:
-            slots.release()
 
     async def _promote_due_jobs(self, producers: list[Producer]) -> None:
         while True:
