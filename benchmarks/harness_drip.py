@@ -19,11 +19,12 @@ class DripHarness:
     """Drip through its public API: ``Client`` and ``drip run``."""
 
     name = "drip"
-    defaults: dict[str, Any] = {"processes": 1, "concurrency": 10}
+    # Defaults pass no option at all: ``drip run`` chooses (concurrency 100).
+    defaults: dict[str, Any] = {"processes": 1}
     sweep: list[dict[str, Any]] = [
         {"processes": processes, "concurrency": concurrency}
         for processes in (1, 2)
-        for concurrency in (100, 500)
+        for concurrency in (50, 100, 500)
     ]
 
     def __init__(self, url: str) -> None:
@@ -65,9 +66,9 @@ class DripHarness:
             self._url,
             "--queue",
             QUEUE,
-            "--concurrency",
-            str(setting["concurrency"]),
         ]
+        if "concurrency" in setting:
+            command += ["--concurrency", str(setting["concurrency"])]
         return [*command, "--burst"] if drain else command
 
     def close(self) -> None:

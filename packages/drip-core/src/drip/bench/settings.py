@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from drip.worker.worker import DEFAULT_CONCURRENCY
+
 __all__ = ["BENCH_QUEUE", "Settings"]
 
 BENCH_QUEUE = "drip_bench"
@@ -20,7 +22,7 @@ class Settings:
     bulk_batch: int = 1_000
     burn_down_jobs: int = 20_000
     processes: int = 1
-    concurrency: int = 10
+    concurrency: int = DEFAULT_CONCURRENCY
     steady_seconds: float = 10.0
     steady_rate: int = 2_000
     steady_batch: int = 50

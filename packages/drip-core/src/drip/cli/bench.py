@@ -10,6 +10,7 @@ import click
 from drip.bench import WORKLOADS, Settings, run_suite
 from drip.cli import main, reports_errors, url_option
 from drip.database import database_url
+from drip.worker.worker import DEFAULT_CONCURRENCY
 
 _DETAIL_SKIP = {"load_before"}
 
@@ -32,7 +33,12 @@ _DETAIL_SKIP = {"load_before"}
     type=click.IntRange(1),
 )
 @click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64))
-@click.option("--concurrency", default=10, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--concurrency",
+    default=DEFAULT_CONCURRENCY,
+    show_default=True,
+    type=click.IntRange(1),
+)
 @click.option("--single-jobs", default=2_000, show_default=True, type=click.IntRange(1))
 @click.option("--bulk-jobs", default=50_000, show_default=True, type=click.IntRange(1))
 @click.option("--bulk-batch", default=1_000, show_default=True, type=click.IntRange(1))

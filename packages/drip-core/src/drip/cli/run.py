@@ -19,6 +19,7 @@ from drip.periodic import periodic_in_module
 from drip.states import FINAL_STATES, JobState
 from drip.supervisor import Supervisor
 from drip.worker import Worker
+from drip.worker.worker import DEFAULT_CONCURRENCY
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,11 @@ logger = logging.getLogger(__name__)
     help="Queue to work; repeat for several.",
 )
 @click.option(
-    "--concurrency", default=10, show_default=True, type=click.IntRange(min=1)
+    "--concurrency",
+    default=DEFAULT_CONCURRENCY,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Jobs run at once, shared by the queues.",
 )
 @click.option(
     "--processes",

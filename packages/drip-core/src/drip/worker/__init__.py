@@ -1,4 +1,4 @@
-"""The worker runtime: a producer per queue, an executor per job, one completer."""
+"""The worker runtime: a producer per queue, runners and an executor, one completer."""
 
 from drip.worker.events import Event, EventKind, Events
 from drip.worker.worker import Worker, new_worker_id

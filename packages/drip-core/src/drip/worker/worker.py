@@ -34,13 +34,19 @@ from drip.worker.producer import Producer
 from drip.worker.runners import Runners
 from drip.worker.slots import Slots
 
-__all__ = ["Worker", "new_worker_id"]
+__all__ = ["DEFAULT_CONCURRENCY", "Worker", "new_worker_id"]
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 DATABASE_THREADS = 4
+
+# Jobs run at once by default. Waiting async handlers cost little, and claims
+# take up to the free slots, so a low default caps throughput at a claim's
+# round trip; lower it for handlers that hold scarce resources (threads for
+# sync handlers, connections from a small pool, memory).
+DEFAULT_CONCURRENCY = 100
 
 
 def new_worker_id() -> str:
@@ -67,7 +73,7 @@ class Worker:
         | Iterable[HandlerSpec | HandlerFunction],
         *,
         queues: Sequence[str] = (DEFAULT_QUEUE,),
-        concurrency: int = 10,
+        concurrency: int = DEFAULT_CONCURRENCY,
         poll_interval: Duration = 1.0,
         shutdown_grace: Duration = 30.0,
         timeout: Duration | None = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -45,6 +46,32 @@ async def test_sync_and_async_handlers_complete_their_jobs(client: Client) -> No
         assert job.state is JobState.COMPLETED
         assert job.attempt == 1
         assert job.finalized_at is not None
+
+
+@pytest.mark.anyio
+async def test_completions_are_logged_once_each_at_info_in_batch_lines(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    @drip.handler
+    async def tick(context: drip.JobContext) -> None:
+        pass
+
+    client.insert_many([JobSpec(kind="tick") for _ in range(30)])
+    with caplog.at_level(logging.INFO, logger="drip.worker.completer"):
+        await run_until(Worker(client, [tick], **FAST), finished=30)
+
+    lines = [
+        record
+        for record in caplog.records
+        if record.name == "drip.worker.completer" and record.levelno == logging.INFO
+    ]
+    logged = sum(
+        getattr(record, "count", 1)
+        for record in lines
+        if getattr(record, "action", None) in {"job_completed", "jobs_completed"}
+    )
+    assert logged == 30
+    assert any("jobs completed (tick x" in record.getMessage() for record in lines)
 
 
 @pytest.mark.anyio
