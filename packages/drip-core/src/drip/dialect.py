@@ -25,7 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from drip.exceptions import DripError
 from drip.maintenance_plans import MaintenancePlans
 from drip.plan import Plan, Step
-from drip.schema import ColumnTypes, Tables, define_tables
+from drip.schema import ColumnTypes, Tables, define_tables, state_in
 from drip.states import JobState
 
 __all__ = [
@@ -421,7 +421,7 @@ class Dialect(MaintenancePlans):
             }
             statement = (
                 sa.update(job)
-                .where(job.c.id.in_(candidates.scalar_subquery()))
+                .where(self.among_claimed(job.c.id, candidates.scalar_subquery()))
                 .values(claimed)
                 .returning(*self.job_columns)
             )
@@ -458,7 +458,7 @@ class Dialect(MaintenancePlans):
         statement = (
             sa.select(job.c.id)
             .where(
-                job.c.state == JobState.AVAILABLE.value,
+                state_in(job.c.state, JobState.AVAILABLE),
                 job.c.queue == queue_name,
                 job.c.scheduled_at <= self.now(),
                 ~paused,
@@ -471,6 +471,12 @@ class Dialect(MaintenancePlans):
         if self.supports_skip_locked:
             statement = statement.with_for_update(skip_locked=True)
         return self.claim_index_hint(statement)
+
+    def among_claimed(
+        self, column: sa.Column[int], candidates: sa.ScalarSelect[Any]
+    ) -> ColumnElement[bool]:
+        """``column`` is one of the ids the claim's locking subquery selected."""
+        return column.in_(candidates)
 
     def id_in(self, column: sa.Column[int], name: str) -> ColumnElement[bool]:
         """``column`` is one of the ids bound as the list parameter ``name``.
@@ -577,7 +583,7 @@ class Dialect(MaintenancePlans):
         result = yield (
             sa.update(job)
             .where(
-                job.c.state.in_([JobState.SCHEDULED.value, JobState.RETRYABLE.value]),
+                state_in(job.c.state, JobState.SCHEDULED, JobState.RETRYABLE),
                 job.c.scheduled_at <= self.now(),
             )
             .values(state=JobState.AVAILABLE.value)

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
 from drip.plan import Plan
+from drip.schema import state_in
 from drip.states import JobState
 
 if TYPE_CHECKING:
@@ -173,7 +174,7 @@ class MaintenancePlans:
         conditions.append(default)
         result = yield (
             sa.select(*self.job_columns)
-            .where(job.c.state == JobState.RUNNING.value, sa.or_(*conditions))
+            .where(state_in(job.c.state, JobState.RUNNING), sa.or_(*conditions))
             .order_by(job.c.heartbeat_at)
             .limit(params.limit)
         )
@@ -205,7 +206,7 @@ class MaintenancePlans:
         """Delete one bounded batch of old finished jobs, by ascending id."""
         job = self.tables.job
         conditions = [
-            job.c.state == params.state.value,
+            state_in(job.c.state, params.state),
             job.c.finalized_at < self.seconds_from_now(-params.seconds),
         ]
         if params.queues is not None:

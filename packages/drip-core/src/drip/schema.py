@@ -12,9 +12,19 @@ import dataclasses
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["ColumnTypes", "JSONText", "Tables", "UTCDateTime", "define_tables"]
+from drip.states import JobState
+
+__all__ = [
+    "ColumnTypes",
+    "JSONText",
+    "Tables",
+    "UTCDateTime",
+    "define_tables",
+    "state_in",
+]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -154,3 +164,16 @@ def define_tables(types: ColumnTypes) -> Tables:
         leader=leader,
         periodic=periodic,
     )
+
+
+def state_in(column: sa.Column[str], *states: JobState) -> ColumnElement[bool]:
+    """``column`` holds one of ``states``, written into the SQL text as literals.
+
+    PostgreSQL uses a partial index (``WHERE state = 'available'``) only when
+    it can prove the query's condition implies the index's; a bound parameter
+    defeats that proof in the generic plan of a prepared statement.
+    """
+    literals = [sa.literal_column(f"'{state.value}'") for state in states]
+    if len(literals) == 1:
+        return column == literals[0]
+    return column.in_(literals)

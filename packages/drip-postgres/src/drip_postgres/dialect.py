@@ -113,6 +113,16 @@ class PostgresDialect(Dialect):
                 results[index] = yield from self.insert_unique_job(job)
         return [result for result in results if result is not None]
 
+    def among_claimed(
+        self, column: sa.Column[int], candidates: sa.ScalarSelect[Any]
+    ) -> ColumnElement[bool]:
+        """``column = ANY(ARRAY(subquery))``: the claimed rows found by primary key.
+
+        With ``IN (subquery)`` the planner may hash-join the candidates against
+        a scan of the whole table, on every claim.
+        """
+        return column == sa.any_(sa.func.array(candidates))
+
     def id_in(self, column: sa.Column[int], name: str) -> ColumnElement[bool]:
         """``column = ANY(:name)``, the list bound as one ``bigint[]``."""
         return column == sa.any_(sa.bindparam(name, type_=ARRAY(sa.BigInteger)))
