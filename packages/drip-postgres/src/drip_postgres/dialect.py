@@ -41,7 +41,6 @@ _JOB_INDEXES = (
     "drip_job_fetch",
     "drip_job_due",
     "drip_job_finalized",
-    "drip_job_kind",
     "drip_job_heartbeat",
     "drip_job_unique_active_key",
 )
@@ -136,7 +135,10 @@ class PostgresDialect(Dialect):
                 scheduled_at=sa.func.coalesce(scheduled_at, self.now()),
                 created_at=self.now(),
             )
-            .on_conflict_do_nothing(index_elements=[job.c.unique_active_key])
+            .on_conflict_do_nothing(
+                index_elements=[job.c.unique_active_key],
+                index_where=job.c.unique_active_key.is_not(None),
+            )
         )
 
     def queue_upsert_statement(
