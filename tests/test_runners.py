@@ -18,14 +18,23 @@ class Recorder:
         self.blocking = blocking
         self.started: list[str] = []
         self.given_back: list[str] = []
+        self.interrupted_jobs: list[str] = []
+        self.scopes: list[anyio.CancelScope] = []
         self.all_blocked = anyio.Event()
 
-    async def execute(self, job: Any) -> None:
+    async def execute(self, job: Any, scope: anyio.CancelScope) -> None:
         self.started.append(job)
+        self.scopes.append(scope)
+        if job.startswith("cancel"):
+            scope.cancel()  # as a timeout or a cancellation request would
+            await anyio.sleep_forever()
         if job in self.blocking:
             if self.blocking <= set(self.started):
                 self.all_blocked.set()
             await anyio.sleep_forever()
+
+    async def interrupted(self, job: Any) -> None:
+        self.interrupted_jobs.append(job)
 
     async def give_back(self, jobs: list[Any]) -> None:
         self.given_back.extend(jobs)
@@ -33,7 +42,11 @@ class Recorder:
 
 def runners_for(recorder: Recorder, count: int, slots: Slots) -> Runners:
     return Runners(
-        count, execute=recorder.execute, give_back=recorder.give_back, slots=slots
+        count,
+        execute=recorder.execute,
+        interrupted=recorder.interrupted,
+        give_back=recorder.give_back,
+        slots=slots,
     )
 
 
@@ -77,3 +90,28 @@ async def test_jobs_never_started_when_the_runners_stop_are_given_back() -> None
     assert sorted(recorder.started) == ["slow-1", "slow-2"]
     assert recorder.given_back == ["waiting-1", "waiting-2"]
     assert slots.free == 4
+
+
+@pytest.mark.anyio
+async def test_a_job_cancelled_through_its_scope_is_interrupted_not_the_next() -> None:
+    recorder = Recorder(blocking=set())
+    slots = Slots(1)
+    runners = runners_for(recorder, 1, slots)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(runners.run)
+        for job in ("before", "cancel-me", "after"):
+            await slots.wait_free()
+            slots.take(1)
+            runners.dispatch(job)  # type: ignore[arg-type]
+        with anyio.fail_after(5):
+            await slots.wait_all_free()
+        group.cancel_scope.cancel()
+
+    assert recorder.started == ["before", "cancel-me", "after"]
+    assert recorder.interrupted_jobs == ["cancel-me"]
+    before, cancelled, after = recorder.scopes
+    assert before is cancelled
+    assert after is not cancelled
+    assert not after.cancel_called
+    assert slots.free == 1

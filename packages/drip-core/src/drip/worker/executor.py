@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import math
@@ -72,10 +73,18 @@ class Executor:
         self._default_retry = default_retry
         self._thread_limiter = thread_limiter
         self.overrunning: set[int] = set()
-        self.running: dict[int, tuple[anyio.CancelScope, JobContext, bool]] = {}
+        self.running: dict[int, _Run] = {}
 
-    async def execute(self, job: Job) -> None:
-        """Run ``job`` and record its outcome; return once its slot can be reused."""
+    async def execute(self, job: Job, scope: anyio.CancelScope) -> None:
+        """Run ``job`` inside its runner's ``scope`` and record its outcome.
+
+        The runner's scope is shared by the jobs it runs one after another, so
+        a job costs no scope of its own: its timeout becomes the scope's
+        deadline, and a cancellation request cancels the scope. Either way the
+        cancellation propagates out of this call; the runner catches it at
+        its scope and calls ``interrupted``, which records the outcome. A
+        cancellation from outside (the worker shutting down) is recorded here.
+        """
         spec = self._handlers.get(job.kind)
         if spec is None:
             await self._store(job, self._unknown_kind(job), 0.0)
@@ -87,34 +96,48 @@ class Executor:
         context = JobContext(job, self._client, self._worker_id)
         if self._announce_start:
             plugin_manager().hook.drip_job_started(job=job, worker_id=self._worker_id)
-        timeout = self._timeout(job, spec)
-        started = time.monotonic()
-        # One scope per run: its deadline is the timeout, and a cancellation
-        # request cancels it too; the context's flag tells the two apart.
-        scope = anyio.CancelScope(
-            deadline=math.inf if timeout is None else anyio.current_time() + timeout
-        )
-        self.running[job.id] = (scope, context, spec.is_async)
-        outcome: Outcome | None = None
+        run = _Run(job, spec, context, scope, self._timeout(job, spec))
+        if run.timeout is not None:
+            scope.deadline = anyio.current_time() + run.timeout
+        self.running[job.id] = run
         try:
-            with scope:
-                outcome = await self._run(spec, context)
+            outcome = await self._run(spec, context)
         except anyio.get_cancelled_exc_class():
+            if scope.cancel_called:
+                raise  # its timeout or a cancellation request: see interrupted()
+            del self.running[job.id]
             context._stop_requested = True
             outcome = self._failure(job, spec, SHUTDOWN_MESSAGE, kind="shutdown")
-            await self._store(job, outcome, time.monotonic() - started)
+            await self._store(job, outcome, run.elapsed())
             raise
-        finally:
+        except BaseException:
             del self.running[job.id]
+            raise
 
+        del self.running[job.id]
+        if run.timeout is not None:
+            scope.deadline = math.inf
         if context._cancel_requested:
-            # A sync handler that noticed the request may have returned.
+            # A handler that noticed the request (or swallowed it) returned.
             outcome = self._cancelled_by_request(job)
-        elif outcome is None:  # the deadline passed and cancelled the handler
-            context._stop_requested = True
-            message = f"the job did not finish within its timeout of {timeout}s"
-            outcome = self._failure(job, spec, message, kind="timeout")
-        await self._store(job, outcome, time.monotonic() - started)
+        await self._store(job, outcome, run.elapsed())
+
+    async def interrupted(self, job: Job) -> None:
+        """Record the outcome of a job its runner's scope cancelled.
+
+        A cancellation request makes it cancelled; otherwise its deadline
+        passed and it timed out. A sync handler's thread cannot be stopped:
+        the runner (and the job's slot) stays with it until the call returns.
+        """
+        run = self.running.pop(job.id)
+        context = run.context
+        context._stop_requested = True
+        if context._cancel_requested:
+            outcome = self._cancelled_by_request(job)
+        else:
+            message = f"the job did not finish within its timeout of {run.timeout}s"
+            outcome = self._failure(job, run.spec, message, kind="timeout")
+        await self._store(job, outcome, run.elapsed())
         if context._thread_done is not None:
             await self._wait_for_overrunning_thread(job, context._thread_done)
 
@@ -145,13 +168,12 @@ class Executor:
     def request_cancel(self, job_ids: list[int]) -> None:
         """Cancel these running jobs: async handlers now, sync ones by their flag."""
         for job_id in job_ids:
-            running = self.running.get(job_id)
-            if running is None:
+            run = self.running.get(job_id)
+            if run is None:
                 continue
-            scope, context, is_async = running
-            context._cancel_requested = True
-            if is_async:
-                scope.cancel()
+            run.context._cancel_requested = True
+            if run.spec.is_async:
+                run.scope.cancel()
 
     async def _run(self, spec: HandlerSpec, context: JobContext) -> Outcome:
         """Call the handler through the middleware; what it decided, as an outcome.
@@ -288,6 +310,21 @@ class Executor:
             traceback=None if trace is None else _bounded(trace),
             worker=self._worker_id,
         )
+
+
+@dataclasses.dataclass(slots=True)
+class _Run:
+    """A job while its handler runs: what ``interrupted`` needs to record it."""
+
+    job: Job
+    spec: HandlerSpec
+    context: JobContext
+    scope: anyio.CancelScope
+    timeout: float | None
+    started: float = dataclasses.field(default_factory=time.monotonic)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
 
 
 MAX_ERROR_TEXT = 32_768

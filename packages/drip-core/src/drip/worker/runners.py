@@ -1,10 +1,12 @@
 """Runners: long-lived tasks that run claimed jobs, one job per runner at a time.
 
-Starting a task for every job costs more than running a no-op job, so the
-worker starts ``concurrency`` runners once. Producers dispatch claimed jobs
-onto a shared queue; a runner that finishes a job takes the next one without
-waiting, and idle runners are woken only while jobs are queued. Slots still
-bound how many jobs are claimed, so no job waits long for a runner.
+Starting a task and a cancel scope for every job costs more than running a
+no-op job, so the worker starts ``concurrency`` runners once, each with a
+cancel scope it keeps until a job's timeout or cancellation uses it up.
+Producers dispatch claimed jobs onto a shared queue; a runner that finishes a
+job takes the next one without waiting, and an idle runner is woken for each
+job dispatched. Slots bound how many jobs are claimed, so there is always a
+runner for every queued job.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ __all__ = ["Runners"]
 
 logger = logging.getLogger(__name__)
 
-Execute = Callable[[Job], Awaitable[None]]
+Execute = Callable[[Job, anyio.CancelScope], Awaitable[None]]
+Interrupted = Callable[[Job], Awaitable[None]]
 GiveBack = Callable[[list[Job]], Awaitable[None]]
 
 
@@ -35,10 +38,17 @@ class Runners:
     """
 
     def __init__(
-        self, count: int, *, execute: Execute, give_back: GiveBack, slots: Slots
+        self,
+        count: int,
+        *,
+        execute: Execute,
+        interrupted: Interrupted,
+        give_back: GiveBack,
+        slots: Slots,
     ) -> None:
         self._count = count
         self._execute = execute
+        self._interrupted = interrupted
         self._give_back = give_back
         self._slots = slots
         self._queued: deque[Job] = deque()
@@ -65,14 +75,29 @@ class Runners:
                 self._slots.release(len(unstarted))
 
     async def _runner(self) -> None:
+        """Run queued jobs one at a time, each inside the runner's cancel scope.
+
+        A job's timeout or a cancellation request cancels the scope; the
+        runner then records that job through ``interrupted`` and continues
+        with a new scope. A scope whose cancellation was requested is never
+        carried over to the next job.
+        """
         queued = self._queued
         while True:
-            while not queued:
-                woken = anyio.Event()
-                self._idle.append(woken)
-                await woken.wait()
-            job = queued.popleft()
+            job: Job | None = None
             try:
-                await self._execute(job)
+                with anyio.CancelScope() as scope:
+                    while not scope.cancel_called:
+                        while not queued:
+                            woken = anyio.Event()
+                            self._idle.append(woken)
+                            await woken.wait()
+                        job = queued.popleft()
+                        await self._execute(job, scope)
+                        job = None
+                        self._slots.release()
+                if job is not None:
+                    await self._interrupted(job)
             finally:
-                self._slots.release()
+                if job is not None:
+                    self._slots.release()

@@ -170,6 +170,7 @@ class Worker:
         runners = Runners(
             self.concurrency,
             execute=executor.execute,
+            interrupted=executor.interrupted,
             give_back=executor.give_back,
             slots=slots,
         )
