@@ -20,12 +20,19 @@ logger = logging.getLogger(__name__)
 Fetch = Callable[[ClaimJobs], Awaitable[list[Job]]]
 
 
+# Claims one producer keeps in flight. With two, one batch of jobs runs while
+# the next batch's claim makes its round trip, instead of the worker idling
+# through every claim; each claim still takes only free slots.
+CLAIMS_IN_FLIGHT = 2
+
+
 class Producer:
     """Claims due jobs of one queue, never more than the worker has room for.
 
-    After a claim that filled every free slot it claims again as soon as a
-    slot frees; after a claim that found fewer jobs than it asked for, it waits
-    for a wake-up (an insert notification, promoted jobs) or the poll interval.
+    Two claim loops share the work (``CLAIMS_IN_FLIGHT``). After a claim that
+    filled every slot it asked for, a loop claims again as soon as a slot
+    frees; after a claim that found fewer jobs than it asked for, it waits for
+    a wake-up (an insert notification, promoted jobs) or the poll interval.
     """
 
     def __init__(
@@ -57,6 +64,11 @@ class Producer:
         self._wakeup.set()
 
     async def run(self) -> None:
+        async with anyio.create_task_group() as loops:
+            for _ in range(CLAIMS_IN_FLIGHT):
+                loops.start_soon(self._claim_loop)
+
+    async def _claim_loop(self) -> None:
         while True:
             await self._slots.wait_free()
             limit = min(self._slots.free, self._max_batch)
@@ -101,6 +113,8 @@ class Producer:
         return len(jobs)
 
     async def _wait_for_wakeup(self) -> None:
+        wakeup = self._wakeup
         with anyio.move_on_after(self._poll_interval):
-            await self._wakeup.wait()
-        self._wakeup = anyio.Event()
+            await wakeup.wait()
+        if self._wakeup is wakeup and wakeup.is_set():
+            self._wakeup = anyio.Event()

@@ -108,6 +108,9 @@ class Worker:
         self.default_retry = resolve_retry_policy(retry)
         self.middleware = client.middleware if middleware is None else list(middleware)
         self.max_batch = max_batch
+        # Half the slots per claim, so that two claims in flight overlap with
+        # running jobs (see drip.worker.producer).
+        self.claim_size = max(1, min(max_batch, -(-concurrency // 2)))
         self.burst = burst
         self.id = worker_id or new_worker_id()
         self.events = Events()
@@ -221,7 +224,7 @@ class Worker:
                 slots=slots,
                 events=self.events,
                 poll_interval=self.poll_interval,
-                max_batch=self.max_batch,
+                max_batch=self.claim_size,
                 excluded_ids=lambda: frozenset(executor.overrunning),
             )
             for queue in self.queues
