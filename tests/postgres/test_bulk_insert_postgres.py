@@ -1,18 +1,22 @@
-"""Bulk inserts on PostgreSQL: COPY for large batches, rows still in order."""
+"""Bulk inserts on PostgreSQL: chunked unnest statements, rows still in order."""
 
 from __future__ import annotations
 
+import json
+
+import sqlalchemy as sa
+
 from drip import Client, JobSpec, Unique
-from drip_postgres.bulk import COPY_THRESHOLD
+from drip_postgres.bulk import CHUNK_SIZE
 
 
-def test_a_large_mixed_batch_keeps_order_and_reports_duplicates(
+def test_a_mixed_batch_of_several_chunks_keeps_order_and_reports_duplicates(
     pg_client: Client, pg_queue: str
 ) -> None:
     held = pg_client.insert("once", {"k": 1}, queue=pg_queue, unique=Unique())
     specs = [
         JobSpec(kind="plain", args={"n": n, "text": "Zoë ✓ 😀"}, queue=pg_queue)
-        for n in range(COPY_THRESHOLD + 10)
+        for n in range(CHUNK_SIZE + 10)
     ]
     specs.insert(
         7, JobSpec(kind="once", args={"k": 1}, queue=pg_queue, unique=Unique())
@@ -25,8 +29,25 @@ def test_a_large_mixed_batch_keeps_order_and_reports_duplicates(
     assert results[7].duplicate and results[7].id == held.id
     assert not results[9].duplicate
     plain = [result.job for result in results if result.job.kind == "plain"]
-    assert [job.args["n"] for job in plain] == list(range(COPY_THRESHOLD + 10))
+    assert [job.args["n"] for job in plain] == list(range(CHUNK_SIZE + 10))
     assert plain[0].args["text"] == "Zoë ✓ 😀"
-    assert len({job.created_at for job in plain}) == 1
-    assert all(job.scheduled_at.tzinfo is not None for job in plain)
+    assert len({job.created_at for job in plain[:CHUNK_SIZE]}) == 1
+    assert all(job.scheduled_at == job.created_at for job in plain)
+    assert pg_client.get(plain[0].id) == plain[0]
     assert pg_client.get(plain[-1].id) == plain[-1]
+
+
+def test_ids_follow_the_order_of_the_batch(pg_client: Client, pg_queue: str) -> None:
+    specs = [JobSpec(kind="ordered", args={"n": n}, queue=pg_queue) for n in range(50)]
+
+    results = pg_client.insert_many(specs)
+
+    job = pg_client.dialect.tables.job
+    with pg_client.transaction(read_only=True) as connection:
+        stored = connection.execute(
+            sa.select(job.c.id, job.c.args).where(
+                job.c.id.in_([result.id for result in results])
+            )
+        ).all()
+    by_id = sorted((id_, json.loads(args)["n"]) for id_, args in stored)
+    assert by_id == [(result.id, n) for n, result in enumerate(results)]
