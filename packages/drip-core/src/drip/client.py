@@ -213,12 +213,12 @@ class Client(OperatorAPI):
         new_job = self._new_job
         generated = zip(prepared, inserted.ids, inserted.created_at, strict=True)
         if not inserted.rows:
-            return [InsertResult(new_job(*values)) for values in generated]
+            return [InsertResult(new_job(*values), False) for values in generated]
         results = []
         for index, values in enumerate(generated):
             found = inserted.rows.get(index)
             if found is None:
-                results.append(InsertResult(new_job(*values)))
+                results.append(InsertResult(new_job(*values), False))
             else:
                 results.append(InsertResult(self.decode(found.row), found.duplicate))
         return results
@@ -227,32 +227,35 @@ class Client(OperatorAPI):
         """The ``Job`` a new row holds: what was inserted plus what was generated.
 
         Equal to what ``get`` returns for it afterwards, without reading it:
-        args and metadata are loaded from the text that was stored.
+        args and metadata are loaded from the text that was stored. Built with
+        positional arguments, in ``Job``'s field order, because a bulk insert
+        builds one per job and keywords cost a quarter more.
         """
         assert created_at is not None
         loads = self.serializer.loads
+        timeout_ms, ttl_ms = job.timeout_ms, job.ttl_ms
         return Job(
-            id=id_,
-            kind=job.kind,
-            queue=job.queue,
-            state=job.state,
-            priority=job.priority,
-            args=loads(job.args),
-            metadata=loads(job.metadata),
-            tags=() if job.tags == "[]" else tuple(json.loads(job.tags)),
-            errors=(),
-            attempt=0,
-            max_attempts=job.max_attempts,
-            created_at=created_at,
-            scheduled_at=job.scheduled_at or created_at,
-            attempted_at=None,
-            finalized_at=None,
-            heartbeat_at=None,
-            worker_id=None,
-            unique_key=job.unique_key,
-            timeout=_duration(job.timeout_ms),
-            ttl=_duration(job.ttl_ms),
-            ephemeral=job.ephemeral,
+            id_,
+            job.kind,
+            job.queue,
+            job.state,
+            job.priority,
+            loads(job.args),
+            loads(job.metadata),
+            () if job.tags == "[]" else tuple(json.loads(job.tags)),
+            (),  # errors
+            0,  # attempt
+            job.max_attempts,
+            created_at,
+            job.scheduled_at or created_at,
+            None,  # attempted_at
+            None,  # finalized_at
+            None,  # heartbeat_at
+            None,  # worker_id
+            job.unique_key,
+            None if timeout_ms is None else timedelta(milliseconds=timeout_ms),
+            None if ttl_ms is None else timedelta(milliseconds=ttl_ms),
+            job.ephemeral,
         )
 
     @contextlib.contextmanager
