@@ -3,11 +3,14 @@
 Each column travels as one array parameter, bound in binary format
 (``BinaryArray``), and ``unnest`` turns the arrays back into rows, so the
 statement's text is the same whatever the batch size: SQLAlchemy compiles it
-once and psycopg prepares it once. The statement returns only what the
-database generates: the new ids, in input order, and its clock, which is every
-row's ``created_at`` (and ``scheduled_at`` when given none). The client builds
-each ``Job`` from what it inserted. The statement also notifies listeners of
-its queues, so that inserting one job outside a transaction is one round trip.
+once and psycopg prepares it once. A column whose value is the same for every
+job of the chunk (usually all but args) travels as a one-element array that
+every row reads, which saves most of the binding and unnesting. The statement
+returns only what the database generates: the new ids, in input order, and
+its clock, which is every row's ``created_at`` (and ``scheduled_at`` when
+given none). The client builds each ``Job`` from what it inserted. The
+statement also notifies listeners of its queues, so that inserting one job
+outside a transaction is one round trip.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ _ARRAY_COLUMNS = (
     ("ephemeral", "BOOLEAN"),
 )
 _JSON_COLUMNS = frozenset({"args", "metadata", "tags"})
+# Always bound whole, one element per job: it gives unnest its number of rows.
+_ROW_COLUMN = "args"
 
 
 def insert_plain_jobs(
@@ -75,10 +80,16 @@ def bulk_insert_statement(dialect: PostgresDialect) -> sa.Executable:
     ]
     names = [name for name, _ in _ARRAY_COLUMNS]
     rows = sa.func.unnest(*arrays).table_valued(*names).render_derived(name="bulk")
-    values: dict[str, Any] = {
-        name: sa.cast(rows.c[name], JSONB) if name in _JSON_COLUMNS else rows.c[name]
-        for name in names
-    }
+    values: dict[str, Any] = {}
+    for array, name in zip(arrays, names, strict=True):
+        value = rows.c[name]
+        if name != _ROW_COLUMN:
+            # One element: every row takes it; else the row's own.
+            only = sa.func.unnest(array).table_valued("value").render_derived()
+            shared = sa.select(only.c.value).limit(1).scalar_subquery()
+            one = sa.func.cardinality(array) == 1
+            value = sa.case((one, shared), else_=value)
+        values[name] = sa.cast(value, JSONB) if name in _JSON_COLUMNS else value
     values.update(
         scheduled_at=sa.func.coalesce(rows.c.scheduled_at, dialect.now()),
         created_at=dialect.now(),
@@ -104,16 +115,24 @@ def bulk_insert_statement(dialect: PostgresDialect) -> sa.Executable:
 
 def _parameters(jobs: Sequence[NewJob]) -> dict[str, list[Any]]:
     return {
-        "bulk_kind": [job.kind for job in jobs],
-        "bulk_queue": [job.queue for job in jobs],
-        "bulk_state": [job.state.value for job in jobs],
-        "bulk_priority": [job.priority for job in jobs],
+        "bulk_kind": _shared([job.kind for job in jobs]),
+        "bulk_queue": _shared([job.queue for job in jobs]),
+        "bulk_state": _shared([job.state.value for job in jobs]),
+        "bulk_priority": _shared([job.priority for job in jobs]),
         "bulk_args": [job.args for job in jobs],
-        "bulk_metadata": [job.metadata for job in jobs],
-        "bulk_tags": [job.tags for job in jobs],
-        "bulk_max_attempts": [job.max_attempts for job in jobs],
-        "bulk_scheduled_at": [job.scheduled_at for job in jobs],
-        "bulk_timeout_ms": [job.timeout_ms for job in jobs],
-        "bulk_ttl_ms": [job.ttl_ms for job in jobs],
-        "bulk_ephemeral": [job.ephemeral for job in jobs],
+        "bulk_metadata": _shared([job.metadata for job in jobs]),
+        "bulk_tags": _shared([job.tags for job in jobs]),
+        "bulk_max_attempts": _shared([job.max_attempts for job in jobs]),
+        "bulk_scheduled_at": _shared([job.scheduled_at for job in jobs]),
+        "bulk_timeout_ms": _shared([job.timeout_ms for job in jobs]),
+        "bulk_ttl_ms": _shared([job.ttl_ms for job in jobs]),
+        "bulk_ephemeral": _shared([job.ephemeral for job in jobs]),
     }
+
+
+def _shared(values: list[Any]) -> list[Any]:
+    """``values`` as one element when they are all equal, else unchanged."""
+    first = values[0]
+    if values.count(first) == len(values):
+        return [first]
+    return values
