@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -51,3 +54,46 @@ def test_ids_follow_the_order_of_the_batch(pg_client: Client, pg_queue: str) -> 
         ).all()
     by_id = sorted((id_, json.loads(args)["n"]) for id_, args in stored)
     assert by_id == [(result.id, n) for n, result in enumerate(results)]
+
+
+def test_a_plain_insert_is_one_statement_outside_a_transaction(
+    pg_client: Client, pg_queue: str
+) -> None:
+    pg_client.insert("warm", queue=pg_queue)
+    statements = _statements(pg_client, lambda: pg_client.insert("one", queue=pg_queue))
+
+    assert len(statements) == 1
+    assert "pg_notify" in statements[0].text
+    assert statements[0].autocommit
+
+
+def test_a_unique_insert_runs_in_a_transaction(
+    pg_client: Client, pg_queue: str
+) -> None:
+    statements = _statements(
+        pg_client, lambda: pg_client.insert("once", queue=pg_queue, unique=Unique())
+    )
+
+    assert statements and not any(statement.autocommit for statement in statements)
+    assert "pg_notify" in statements[-1].text
+
+
+@dataclasses.dataclass
+class _Statement:
+    text: str
+    autocommit: bool
+
+
+def _statements(client: Client, action: Callable[[], object]) -> list[_Statement]:
+    """The statements ``action`` runs, and whether each ran outside a transaction."""
+    seen: list[_Statement] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(_Statement(statement, cursor.connection.autocommit))
+
+    sa.event.listen(client.engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        sa.event.remove(client.engine, "before_cursor_execute", record)
+    return seen

@@ -105,7 +105,9 @@ def bulk_insert_statement(dialect: PostgresDialect) -> sa.Executable:
     # Ids are drawn from the sequence in the order unnest yields the rows.
     ids = sa.select(sa.func.array_agg(aggregate_order_by(inserted.c.id, inserted.c.id)))
     queues = sa.select(inserted.c.queue).distinct().subquery("queues")
-    notified = sa.select(sa.func.count(sa.func.pg_notify(listen.CHANNEL, queues.c.queue)))
+    notified = sa.select(
+        sa.func.count(sa.func.pg_notify(listen.CHANNEL, queues.c.queue))
+    )
     return sa.select(
         ids.scalar_subquery(),
         dialect.now(),
