@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,38 +19,86 @@ MAX_TAG_LENGTH = 255
 MAX_ATTEMPTS_LIMIT = 32_767
 
 
-def prepare_job(spec: JobSpec, serializer: Serializer) -> NewJob:
-    """Check every option of ``spec`` and encode it into a row to insert."""
-    check_name("kind", spec.kind)
-    check_name("queue", spec.queue)
-    check_int("priority", spec.priority, 1, 4)
-    check_int("max_attempts", spec.max_attempts, 1, MAX_ATTEMPTS_LIMIT)
+def prepare_jobs(specs: Sequence[JobSpec], serializer: Serializer) -> list[NewJob]:
+    """Check every option of each spec and encode it into a row to insert.
 
-    args = _encode_object("args", spec.args, serializer)
-    metadata = _encode_object("metadata", spec.metadata, serializer)
-    tags = serializer.dumps(check_tags(spec.tags), what="tags")
-    scheduled_at = check_scheduled_at(spec.scheduled_at)
+    A batch usually repeats its kind and queue and leaves args, metadata and
+    tags empty: those are checked and encoded once per batch, not once per job.
+    """
+    batch = _Batch(serializer)
+    return [batch.prepare(spec) for spec in specs]
 
-    unique_key = unique_states = None
-    if spec.unique is not None:
-        unique_key, unique_states = _unique_columns(spec, args, serializer)
 
-    return NewJob(
-        kind=spec.kind,
-        queue=spec.queue,
-        state=_initial_state(spec, scheduled_at),
-        priority=spec.priority,
-        args=args,
-        metadata=metadata,
-        tags=tags,
-        max_attempts=spec.max_attempts,
-        scheduled_at=scheduled_at,
-        unique_key=unique_key,
-        unique_states=unique_states,
-        timeout_ms=_milliseconds("timeout", spec.timeout),
-        ttl_ms=_milliseconds("ttl", spec.ttl),
-        ephemeral=bool(spec.ephemeral),
-    )
+class _Batch:
+    """Preparation of one batch, remembering the work its jobs share."""
+
+    def __init__(self, serializer: Serializer) -> None:
+        self.serializer = serializer
+        self.now = datetime.now(UTC)
+        self.checked_names: set[str] = set()
+        self.empty_object: str | None = None
+        self.empty_tags: str | None = None
+
+    def prepare(self, spec: JobSpec) -> NewJob:
+        self.check_name("kind", spec.kind)
+        self.check_name("queue", spec.queue)
+        check_int("priority", spec.priority, 1, 4)
+        check_int("max_attempts", spec.max_attempts, 1, MAX_ATTEMPTS_LIMIT)
+
+        args = self.encode_object("args", spec.args)
+        metadata = self.encode_object("metadata", spec.metadata)
+        tags = self.encode_tags(spec.tags)
+        scheduled_at = check_scheduled_at(spec.scheduled_at)
+
+        unique_key = unique_states = None
+        if spec.unique is not None:
+            unique_key, unique_states = _unique_columns(spec, args, self.serializer)
+
+        return NewJob(
+            kind=spec.kind,
+            queue=spec.queue,
+            state=self.initial_state(spec, scheduled_at),
+            priority=spec.priority,
+            args=args,
+            metadata=metadata,
+            tags=tags,
+            max_attempts=spec.max_attempts,
+            scheduled_at=scheduled_at,
+            unique_key=unique_key,
+            unique_states=unique_states,
+            timeout_ms=_milliseconds("timeout", spec.timeout),
+            ttl_ms=_milliseconds("ttl", spec.ttl),
+            ephemeral=bool(spec.ephemeral),
+        )
+
+    def check_name(self, what: str, value: Any) -> None:
+        # Kinds and queues follow one rule, so a name valid as either is valid.
+        if type(value) is not str or value not in self.checked_names:
+            check_name(what, value)
+            self.checked_names.add(value)
+
+    def encode_object(self, what: str, value: Any) -> str:
+        if type(value) is not dict or value:
+            return _encode_object(what, value, self.serializer)
+        if self.empty_object is None:
+            self.empty_object = _encode_object(what, value, self.serializer)
+        return self.empty_object
+
+    def encode_tags(self, tags: Any) -> str:
+        if type(tags) not in (tuple, list) or tags:
+            return self.serializer.dumps(check_tags(tags), what="tags")
+        if self.empty_tags is None:
+            self.empty_tags = self.serializer.dumps([], what="tags")
+        return self.empty_tags
+
+    def initial_state(self, spec: JobSpec, scheduled_at: datetime | None) -> JobState:
+        # Only a label: claims compare scheduled_at with the database's clock,
+        # so a skewed application clock can never make a job run early.
+        if spec.pending:
+            return JobState.PENDING
+        if scheduled_at is not None and scheduled_at > self.now:
+            return JobState.SCHEDULED
+        return JobState.AVAILABLE
 
 
 def check_name(what: str, value: Any) -> None:
@@ -117,16 +165,6 @@ def check_scheduled_at(value: Any) -> datetime | None:
         raise ValidationError(
             f"scheduled_at {value.isoformat()} is outside the range of dates"
         ) from None
-
-
-def _initial_state(spec: JobSpec, scheduled_at: datetime | None) -> JobState:
-    # Only a label: claims compare scheduled_at with the database's clock, so a
-    # skewed application clock can never make a job run early.
-    if spec.pending:
-        return JobState.PENDING
-    if scheduled_at is not None and scheduled_at > datetime.now(UTC):
-        return JobState.SCHEDULED
-    return JobState.AVAILABLE
 
 
 def _milliseconds(what: str, value: Any) -> int | None:

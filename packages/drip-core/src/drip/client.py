@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
-from drip._prepare import prepare_job
+from drip._prepare import prepare_jobs
 from drip.database import connect, open_database
-from drip.dialect import InsertJobs, ListJobs, Migration
+from drip.dialect import InsertedJobs, InsertJobs, ListJobs, Migration, NewJob
 from drip.durations import Duration
 from drip.exceptions import ValidationError
 from drip.job import (
@@ -198,16 +198,65 @@ class Client(OperatorAPI):
     def _insert_specs(
         self, specs: builtins.list[JobSpec], *, conn: Connection | None
     ) -> builtins.list[InsertResult]:
-        prepared = [prepare_job(spec, self.serializer) for spec in specs]
-        queues = sorted({job.queue for job in prepared})
-        with self._connection(conn) as connection:
-            inserted = self.run(
-                self.dialect.insert_jobs(InsertJobs(prepared)), conn=connection
-            )
-            self.run(self.dialect.notify_inserted(queues), conn=connection)
-        return [
-            InsertResult(self.decode(item.row), item.duplicate) for item in inserted
-        ]
+        prepared = prepare_jobs(specs, self.serializer)
+        params = InsertJobs(prepared)
+        autocommit = conn is None and self.dialect.inserts_in_autocommit(params)
+        inserted = self.run(
+            self.dialect.insert_jobs(params), conn=conn, autocommit=autocommit
+        )
+        return self._insert_results(prepared, inserted)
+
+    def _insert_results(
+        self, prepared: builtins.list[NewJob], inserted: InsertedJobs
+    ) -> builtins.list[InsertResult]:
+        """One result per prepared job: built from it, or decoded if read back."""
+        new_job = self._new_job
+        generated = zip(prepared, inserted.ids, inserted.created_at, strict=True)
+        if not inserted.rows:
+            return [InsertResult(new_job(*values), False) for values in generated]
+        results = []
+        for index, values in enumerate(generated):
+            found = inserted.rows.get(index)
+            if found is None:
+                results.append(InsertResult(new_job(*values), False))
+            else:
+                results.append(InsertResult(self.decode(found.row), found.duplicate))
+        return results
+
+    def _new_job(self, job: NewJob, id_: int, created_at: datetime | None) -> Job:
+        """The ``Job`` a new row holds: what was inserted plus what was generated.
+
+        Equal to what ``get`` returns for it afterwards, without reading it:
+        args and metadata are loaded from the text that was stored. Built with
+        positional arguments, in ``Job``'s field order, because a bulk insert
+        builds one per job and keywords cost a quarter more.
+        """
+        assert created_at is not None
+        loads = self.serializer.loads
+        timeout_ms, ttl_ms = job.timeout_ms, job.ttl_ms
+        return Job(
+            id_,
+            job.kind,
+            job.queue,
+            job.state,
+            job.priority,
+            loads(job.args),
+            loads(job.metadata),
+            () if job.tags == "[]" else tuple(json.loads(job.tags)),
+            (),  # errors
+            0,  # attempt
+            job.max_attempts,
+            created_at,
+            job.scheduled_at or created_at,
+            None,  # attempted_at
+            None,  # finalized_at
+            None,  # heartbeat_at
+            None,  # worker_id
+            job.unique_key,
+            None if timeout_ms is None else timedelta(milliseconds=timeout_ms),
+            None if ttl_ms is None else timedelta(milliseconds=ttl_ms),
+            job.ephemeral,
+        )
 
     @contextlib.contextmanager
     def _connection(self, conn: Connection | None) -> Iterator[Connection]:
@@ -319,8 +368,8 @@ class Client(OperatorAPI):
             heartbeat_at=heartbeat_at,
             worker_id=worker_id,
             unique_key=unique_key,
-            timeout=None if timeout_ms is None else timedelta(milliseconds=timeout_ms),
-            ttl=None if ttl_ms is None else timedelta(milliseconds=ttl_ms),
+            timeout=_duration(timeout_ms),
+            ttl=_duration(ttl_ms),
             ephemeral=bool(ephemeral),
         )
 
@@ -359,6 +408,10 @@ def _field_getter(
     """A function taking the decoded fields, in order, out of a job row."""
     names = [column.name for column in columns]
     return operator.itemgetter(*(names.index(name) for name in _DECODED_COLUMNS))
+
+
+def _duration(milliseconds: int | None) -> timedelta | None:
+    return None if milliseconds is None else timedelta(milliseconds=milliseconds)
 
 
 def _errors(text: str) -> tuple[JobError, ...]:

@@ -33,7 +33,7 @@ class Step:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class DriverCall:
-    """Work that needs the raw DB-API connection, such as PostgreSQL's COPY."""
+    """Work that needs the raw DB-API connection, such as a COPY."""
 
     function: Callable[[Any], Any]
 

@@ -3,7 +3,8 @@
 Claims are one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)
 RETURNING`` statement, so concurrent workers each take different jobs without
 waiting on one another. Inserts notify idle workers on commit (see
-``drip_postgres.listen``); large batches go through COPY (``drip_postgres.bulk``).
+``drip_postgres.listen``); plain jobs go in by one ``INSERT ... SELECT FROM
+unnest`` per chunk that also notifies (``drip_postgres.bulk``).
 Every timestamp Drip compares comes from ``statement_timestamp()``, the
 server's clock at the start of the current statement.
 """
@@ -22,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
-from drip.dialect import Dialect, InsertedJob, InsertJobs
+from drip.dialect import Dialect, InsertedJobs, InsertJobs
 from drip.exceptions import DripError, ServerTooOld
 from drip.plan import Plan
 from drip.schema import ColumnTypes, UTCDateTime
@@ -56,6 +57,10 @@ class PostgresDialect(Dialect):
     supports_listen = True
     claims_in_autocommit = True
     column_types = ColumnTypes(timestamp=UTCDateTime(), json=JSONBText())
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._bulk_insert: sa.Executable | None = None
 
     # -- connection set-up ---------------------------------------------------
 
@@ -95,22 +100,42 @@ class PostgresDialect(Dialect):
 
     # -- inserting ---------------------------------------------------------------
 
-    def insert_jobs(self, params: InsertJobs) -> Plan[list[InsertedJob]]:
-        """Insert jobs in order, by COPY when the batch holds many plain jobs."""
-        plain = [
-            (index, job) for index, job in enumerate(params.jobs) if not job.unique_key
-        ]
-        if len(plain) < bulk.COPY_THRESHOLD:
-            return (yield from super().insert_jobs(params))
+    def insert_jobs(self, params: InsertJobs) -> Plan[InsertedJobs]:
+        """Insert jobs in order: plain ones by ``drip_postgres.bulk``'s statement.
 
-        results: list[InsertedJob | None] = [None] * len(params.jobs)
-        rows = yield from bulk.copy_jobs(self, [job for _, job in plain])
-        for (index, _), row in zip(plain, rows, strict=True):
-            results[index] = InsertedJob(row, duplicate=False)
+        That statement also notifies listeners of its jobs' queues; a unique
+        job is inserted on its own, as in every dialect, and notified after.
+        """
+        count = len(params.jobs)
+        inserted = InsertedJobs(ids=[0] * count, created_at=[None] * count, rows={})
+        plain = [job for job in params.jobs if not job.unique_key]
+        if len(plain) == count:
+            ids, created_at = yield from bulk.insert_plain_jobs(self, plain)
+            return InsertedJobs(ids=ids, created_at=created_at, rows={})
+
+        if plain:
+            ids, created_at = yield from bulk.insert_plain_jobs(self, plain)
+            positions = [i for i, job in enumerate(params.jobs) if not job.unique_key]
+            for index, id_, at in zip(positions, ids, created_at, strict=True):
+                inserted.ids[index] = id_
+                inserted.created_at[index] = at
         for index, job in enumerate(params.jobs):
             if job.unique_key:
-                results[index] = yield from self.insert_unique_job(job)
-        return [result for result in results if result is not None]
+                inserted.rows[index] = yield from self.insert_unique_job(job)
+        unique_queues = {job.queue for job in params.jobs if job.unique_key}
+        yield from self.notify_inserted(sorted(unique_queues))
+        return inserted
+
+    def inserts_in_autocommit(self, params: InsertJobs) -> bool:
+        """Plain jobs that fit in one chunk go in, and notify, in one statement."""
+        jobs = params.jobs
+        return len(jobs) <= bulk.CHUNK_SIZE and not any(job.unique_key for job in jobs)
+
+    def bulk_insert_statement(self) -> sa.Executable:
+        """``drip_postgres.bulk``'s statement, built once per dialect."""
+        if self._bulk_insert is None:
+            self._bulk_insert = bulk.bulk_insert_statement(self)
+        return self._bulk_insert
 
     def among_claimed(
         self, column: sa.Column[int], candidates: sa.ScalarSelect[Any]

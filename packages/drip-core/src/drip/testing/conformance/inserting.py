@@ -95,6 +95,68 @@ def test_insert_many_keeps_order(client: Client) -> None:
     assert len({result.id for result in results}) == 50
 
 
+def _varied_batch() -> list[JobSpec]:
+    """Specs that between them use every option, plain and unique jobs mixed."""
+    later = datetime.now(UTC) + timedelta(hours=2)
+    earlier = datetime.now(UTC) - timedelta(minutes=5)
+    unique = Unique(by_args=True)
+    return [
+        JobSpec(kind="plain"),
+        JobSpec(
+            kind="full",
+            args={"text": "Zoë ✓ 😀", "n": [1, 2.5, -0.0, 1e20, None, True]},
+            queue="elsewhere",
+            priority=4,
+            max_attempts=3,
+            scheduled_at=later,
+            tags=["a", "b"],
+            metadata={"nested": {"k": "v"}},
+            timeout="90s",
+            ttl=5,
+            ephemeral=True,
+        ),
+        JobSpec(kind="due", args={"b": 2, "a": 1}, scheduled_at=earlier),
+        JobSpec(kind="once", args={"n": 1}, unique=unique),
+        JobSpec(kind="held", pending=True, priority=2),
+        JobSpec(kind="once", args={"n": 1}, unique=unique),
+        JobSpec(kind="plain", tags=["only"]),
+    ]
+
+
+@pytest.mark.parametrize("in_callers_transaction", [False, True])
+def test_insert_many_returns_each_job_as_get_reads_it(
+    client: Client, in_callers_transaction: bool
+) -> None:
+    specs = _varied_batch()
+    if in_callers_transaction:
+        with client.transaction() as conn:
+            results = client.insert_many(specs, conn=conn)
+    else:
+        results = client.insert_many(specs)
+
+    assert [result.job.kind for result in results] == [spec.kind for spec in specs]
+    assert [result.duplicate for result in results] == [False] * 5 + [True, False]
+    assert results[5].id == results[3].id
+    for result in results:
+        assert client.get(result.id) == result.job
+    states = [result.job.state for result in results]
+    assert states[1:5] == [
+        JobState.SCHEDULED,
+        JobState.AVAILABLE,
+        JobState.AVAILABLE,
+        JobState.PENDING,
+    ]
+
+
+def test_jobs_inserted_together_share_no_mutable_value(client: Client) -> None:
+    first, second = client.insert_many([JobSpec(kind="a"), JobSpec(kind="a")])
+
+    first.job.args["changed"] = True
+    first.job.metadata["changed"] = True
+
+    assert second.job.args == {} and second.job.metadata == {}
+
+
 def test_rolled_back_transaction_leaves_no_job(client: Client) -> None:
     with pytest.raises(RuntimeError), client.transaction() as conn:
         client.insert("charge", {"order": 1}, conn=conn)
@@ -150,6 +212,24 @@ def test_bad_options_are_rejected_before_any_sql(
 
 def test_a_bad_job_in_a_batch_inserts_nothing(client: Client) -> None:
     specs = [JobSpec(kind="fine"), JobSpec(kind="bad", priority=5)]
+    with pytest.raises(drip.ValidationError):
+        client.insert_many(specs)
+
+    assert client.list() == []
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        JobSpec(kind="x" * 129),
+        JobSpec(kind="fine", queue=" "),
+        JobSpec(kind="fine", args={"a": 1}, tags=[""]),
+    ],
+)
+def test_a_bad_job_after_good_ones_sharing_its_values_is_refused(
+    client: Client, bad: JobSpec
+) -> None:
+    specs = [JobSpec(kind="fine", args={"a": 1}), JobSpec(kind="fine"), bad]
     with pytest.raises(drip.ValidationError):
         client.insert_many(specs)
 
