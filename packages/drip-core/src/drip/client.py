@@ -210,15 +210,18 @@ class Client(OperatorAPI):
         self, prepared: builtins.list[NewJob], inserted: InsertedJobs
     ) -> builtins.list[InsertResult]:
         """One result per prepared job: built from it, or decoded if read back."""
-        new_job = self._new_job
+        deferred, new_job = InsertResult.deferred, self._new_job
         generated = zip(prepared, inserted.ids, inserted.created_at, strict=True)
         if not inserted.rows:
-            return [InsertResult(new_job(*values), False) for values in generated]
+            return [
+                deferred(values[1], functools.partial(new_job, *values))
+                for values in generated
+            ]
         results = []
         for index, values in enumerate(generated):
             found = inserted.rows.get(index)
             if found is None:
-                results.append(InsertResult(new_job(*values), False))
+                results.append(deferred(values[1], functools.partial(new_job, *values)))
             else:
                 results.append(InsertResult(self.decode(found.row), found.duplicate))
         return results

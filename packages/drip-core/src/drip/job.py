@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -105,16 +105,48 @@ class JobSpec:
     pending: bool = False
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
 class InsertResult:
-    """The job an insert produced, or the existing job that made it a duplicate."""
+    """The job an insert produced, or the existing job that made it a duplicate.
 
-    job: Job
-    duplicate: bool = False
+    A result made by ``deferred`` builds its ``job`` on first access: a bulk
+    insert returns a result per job, and most callers read only ``id``.
+    """
+
+    __slots__ = ("_build", "_job", "duplicate", "id")
+
+    def __init__(self, job: Job, duplicate: bool = False) -> None:
+        self._job: Job | None = job
+        self._build: Callable[[], Job] | None = None
+        self.id = job.id
+        self.duplicate = duplicate
+
+    @classmethod
+    def deferred(cls, id_: int, build: Callable[[], Job]) -> InsertResult:
+        """A new (not duplicate) job's result, whose ``Job`` ``build`` makes."""
+        result = cls.__new__(cls)
+        result._job = None
+        result._build = build
+        result.id = id_
+        result.duplicate = False
+        return result
 
     @property
-    def id(self) -> int:
-        return self.job.id
+    def job(self) -> Job:
+        if self._job is None:
+            assert self._build is not None
+            self._job = self._build()
+            self._build = None
+        return self._job
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, InsertResult):
+            return NotImplemented
+        return (self.job, self.duplicate) == (other.job, other.duplicate)
+
+    __hash__ = None  # type: ignore[assignment]  # a Job holds dicts: unhashable
+
+    def __repr__(self) -> str:
+        return f"InsertResult(job={self.job!r}, duplicate={self.duplicate!r})"
 
 
 def encode_errors(errors: Iterable[JobError]) -> str:
