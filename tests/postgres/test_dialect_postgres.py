@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -45,3 +46,26 @@ def _set_state(client: Client, job_id: int, state: str) -> None:
 
 def _select_from(table: sa.TableClause):  # type: ignore[no-untyped-def]
     yield sa.select(table.c.id)
+
+
+def test_drip_engines_use_utc_sessions_and_application_engines_keep_theirs(
+    pg_client: Client, pg_queue: str
+) -> None:
+    inserted = pg_client.insert("noop", queue=pg_queue)
+    application = sa.create_engine(
+        pg_client.url, connect_args={"options": "-c TimeZone=Asia/Kolkata"}
+    )
+    try:
+        with application.connect() as connection:
+            zone = connection.exec_driver_sql("SHOW TimeZone").scalar_one()
+        from_application = Client(application).get(inserted.id)
+    finally:
+        application.dispose()
+    with pg_client.engine.connect() as connection:
+        drip_zone = connection.exec_driver_sql("SHOW TimeZone").scalar_one()
+
+    assert drip_zone == "UTC"
+    assert zone == "Asia/Kolkata"
+    assert from_application is not None
+    assert from_application.created_at == inserted.job.created_at
+    assert from_application.created_at.utcoffset() == timedelta(0)

@@ -47,6 +47,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
         if value is None:
             return None
+        if isinstance(value, datetime) and value.tzinfo is UTC:
+            return value
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
         if value.tzinfo is None:

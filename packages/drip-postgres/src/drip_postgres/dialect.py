@@ -64,6 +64,19 @@ class PostgresDialect(Dialect):
 
     # -- connection set-up ---------------------------------------------------
 
+    def create_engine(self, url: sa.URL, **options: Any) -> Engine:
+        """Drip's own engines open their sessions in UTC.
+
+        psycopg then returns every timestamp already in UTC, which halves the
+        cost of reading a claimed row. An application's engine, or a URL that
+        sets its own ``options``, keeps its session time zone: Drip converts.
+        """
+        if "options" not in url.query:
+            connect_args = {"options": "-c TimeZone=UTC"}
+            connect_args.update(options.pop("connect_args", {}))
+            options["connect_args"] = connect_args
+        return super().create_engine(url, **options)
+
     def configure_engine(self, engine: Engine) -> None:
         sa.event.listen(engine, "connect", _prepare_connection)
 
