@@ -50,13 +50,8 @@ def runners_for(recorder: Recorder, count: int, slots: Slots) -> Runners:
     )
 
 
-@pytest.mark.anyio
-async def test_each_dispatched_job_runs_once_and_frees_its_slot() -> None:
-    recorder = Recorder(blocking=set())
-    slots = Slots(3)
-    runners = runners_for(recorder, 3, slots)
-    jobs = [f"job-{number}" for number in range(9)]
-
+async def run_to_completion(runners: Runners, slots: Slots, jobs: list[str]) -> None:
+    """Dispatch ``jobs`` as a producer would, one slot each, until all are done."""
     async with anyio.create_task_group() as group:
         group.start_soon(runners.run)
         for job in jobs:
@@ -66,6 +61,16 @@ async def test_each_dispatched_job_runs_once_and_frees_its_slot() -> None:
         with anyio.fail_after(5):
             await slots.wait_all_free()
         group.cancel_scope.cancel()
+
+
+@pytest.mark.anyio
+async def test_each_dispatched_job_runs_once_and_frees_its_slot() -> None:
+    recorder = Recorder(blocking=set())
+    slots = Slots(3)
+    runners = runners_for(recorder, 3, slots)
+    jobs = [f"job-{number}" for number in range(9)]
+
+    await run_to_completion(runners, slots, jobs)
 
     assert sorted(recorder.started) == sorted(jobs)
     assert recorder.given_back == []
@@ -98,15 +103,7 @@ async def test_a_job_cancelled_through_its_scope_is_interrupted_not_the_next() -
     slots = Slots(1)
     runners = runners_for(recorder, 1, slots)
 
-    async with anyio.create_task_group() as group:
-        group.start_soon(runners.run)
-        for job in ("before", "cancel-me", "after"):
-            await slots.wait_free()
-            slots.take(1)
-            runners.dispatch(job)  # type: ignore[arg-type]
-        with anyio.fail_after(5):
-            await slots.wait_all_free()
-        group.cancel_scope.cancel()
+    await run_to_completion(runners, slots, ["before", "cancel-me", "after"])
 
     assert recorder.started == ["before", "cancel-me", "after"]
     assert recorder.interrupted_jobs == ["cancel-me"]

@@ -279,13 +279,7 @@ def _log_completions(batch: list[Finished]) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             return  # _log_outcome has logged this job already
         job, _, duration = completed[0]
-        logger.info(
-            "job %s %s completed in %.3fs",
-            job.id,
-            job.kind,
-            duration,
-            extra=_outcome_extra(job, OutcomeKind.COMPLETED, duration),
-        )
+        _log_completed(logging.INFO, job, duration)
         return
 
     kinds = Counter(job.kind for job, _, _ in completed)
@@ -308,13 +302,7 @@ def _log_outcome(job: Job, outcome: Outcome, duration: float) -> None:
     """Log one job's outcome; completions only at DEBUG (see ``_log_completions``)."""
     if outcome.kind is OutcomeKind.COMPLETED:
         if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "job %s %s completed in %.3fs",
-                job.id,
-                job.kind,
-                duration,
-                extra=_outcome_extra(job, outcome.kind, duration),
-            )
+            _log_completed(logging.DEBUG, job, duration)
         return
 
     extra = _outcome_extra(job, outcome.kind, duration)
@@ -341,6 +329,17 @@ def _log_outcome(job: Job, outcome: Outcome, duration: float) -> None:
         )
     else:
         logger.info("job %s %s %s", job.id, job.kind, outcome.kind.value, extra=extra)
+
+
+def _log_completed(level: int, job: Job, duration: float) -> None:
+    logger.log(
+        level,
+        "job %s %s completed in %.3fs",
+        job.id,
+        job.kind,
+        duration,
+        extra=_outcome_extra(job, OutcomeKind.COMPLETED, duration),
+    )
 
 
 def _outcome_extra(job: Job, kind: OutcomeKind, duration: float) -> dict[str, Any]:
