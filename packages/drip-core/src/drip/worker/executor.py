@@ -128,8 +128,12 @@ class Executor:
         A cancellation request makes it cancelled; otherwise its deadline
         passed and it timed out. A sync handler's thread cannot be stopped:
         the runner (and the job's slot) stays with it until the call returns.
+        Nothing happens for a job ``execute`` has recorded already (stopped by
+        the worker's shutdown rather than by its own scope).
         """
-        run = self.running.pop(job.id)
+        run = self.running.pop(job.id, None)
+        if run is None:
+            return
         context = run.context
         context._stop_requested = True
         if context._cancel_requested:
@@ -251,7 +255,7 @@ class Executor:
             entry = self._entry(
                 job,
                 kind or _qualified_name(type(error)),
-                str(error) or type(error).__name__,
+                _describe(error),
                 "".join(traceback.format_exception(error)),
             )
         else:
@@ -335,6 +339,14 @@ def _bounded(text: str) -> str:
     if len(text) <= MAX_ERROR_TEXT:
         return text
     return f"{text[:MAX_ERROR_TEXT]}... [{len(text) - MAX_ERROR_TEXT} characters cut]"
+
+
+def _describe(error: BaseException) -> str:
+    """The error's message; its type's name if it has none or cannot say it."""
+    try:
+        return str(error) or type(error).__name__
+    except Exception:
+        return f"{type(error).__name__} (its message could not be read)"
 
 
 def _call_then_signal(

@@ -80,7 +80,9 @@ class Runners:
         A job's timeout or a cancellation request cancels the scope; the
         runner then records that job through ``interrupted`` and continues
         with a new scope. A scope whose cancellation was requested is never
-        carried over to the next job.
+        carried over to the next job. When the worker stops while a job is
+        being interrupted, the stop's cancellation passes through the scope,
+        and the job is still recorded on the way out.
         """
         queued = self._queued
         while True:
@@ -96,8 +98,9 @@ class Runners:
                         await self._execute(job, scope)
                         job = None
                         self._slots.release()
-                if job is not None:
-                    await self._interrupted(job)
             finally:
                 if job is not None:
-                    self._slots.release()
+                    try:
+                        await self._interrupted(job)
+                    finally:
+                        self._slots.release()

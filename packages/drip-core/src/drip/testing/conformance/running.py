@@ -366,6 +366,68 @@ async def test_burst_waits_for_retries_that_fall_due(client: Client) -> None:
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("interruption", ["timeout", "cancel"])
+async def test_a_stop_while_a_job_is_being_interrupted_still_records_it(
+    client: Client, interruption: str
+) -> None:
+    """The job's own timeout or cancellation has fired; its handler is still
+    cleaning up when the worker's grace period ends."""
+    cleaning_up = anyio.Event()
+
+    @drip.handler(timeout="300ms" if interruption == "timeout" else None)
+    async def tidy(context: drip.JobContext) -> None:
+        try:
+            await anyio.sleep(60)
+        finally:
+            cleaning_up.set()
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(0.5)  # a slow cleanup, e.g. closing a socket
+
+    inserted = client.insert("tidy")
+    worker = Worker(client, [tidy], poll_interval=0.05, shutdown_grace=0.05)
+    async with anyio.create_task_group() as group:
+        group.start_soon(worker.run)
+        if interruption == "cancel":
+            while client.get(inserted.id).state is not JobState.RUNNING:
+                await anyio.sleep(0.02)
+            await anyio.to_thread.run_sync(client.cancel, inserted.id)
+        with anyio.fail_after(20):
+            await cleaning_up.wait()
+        worker.stop()
+    job = client.get(inserted.id)
+
+    expected = {"timeout": JobState.RETRYABLE, "cancel": JobState.CANCELLED}
+    assert job.state is expected[interruption]
+    assert job.errors[-1].type in {"timeout", "cancelled"}
+    assert client.count_by_state()[JobState.RUNNING] == 0
+
+
+@pytest.mark.anyio
+async def test_an_error_whose_message_cannot_be_read_is_still_a_failure(
+    client: Client,
+) -> None:
+    class Unspeakable(Exception):
+        def __str__(self) -> str:
+            raise ValueError("no message")
+
+    @drip.handler(retry=drip.Constant(3600))
+    async def mute(context: drip.JobContext) -> None:
+        raise Unspeakable
+
+    @drip.handler
+    async def fine(context: drip.JobContext) -> None:
+        return None
+
+    ids = [client.insert(kind).id for kind in ("mute", "fine")]
+    await run_until(Worker(client, [mute, fine], **FAST), finished=2)
+    muted, done = (client.get(job_id) for job_id in ids)
+
+    assert muted.state is JobState.RETRYABLE
+    assert "could not be read" in muted.errors[0].message
+    assert done.state is JobState.COMPLETED
+
+
+@pytest.mark.anyio
 async def test_handler_raising_system_exit_or_interrupt_is_a_failure(
     client: Client,
 ) -> None:
