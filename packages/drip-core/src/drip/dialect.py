@@ -31,6 +31,7 @@ from drip.states import JobState
 __all__ = [
     "ClaimJobs",
     "CompleteJobs",
+    "CompleteWithOutput",
     "DeleteJobs",
     "Dialect",
     "FinishJob",
@@ -118,6 +119,18 @@ class CompleteJobs:
     worker_id: str
     # False when none of the jobs is ephemeral: the deleting statement is skipped.
     any_ephemeral: bool = True
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CompleteWithOutput:
+    """Complete running jobs of ``worker_id`` that recorded an output.
+
+    ``metadata`` pairs each job's id with its new metadata (JSON text, the
+    output included). None of the jobs is ephemeral.
+    """
+
+    metadata: Sequence[tuple[int, str]]
+    worker_id: str
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -255,6 +268,7 @@ class Dialect(MaintenancePlans):
         ]
         self._claim_statements: dict[bool, sa.Executable] = {}
         self._completion: tuple[sa.Executable, sa.Executable] | None = None
+        self._output_completion: sa.Executable | None = None
 
     # -- connection set-up ---------------------------------------------------
 
@@ -569,6 +583,43 @@ class Dialect(MaintenancePlans):
             )
             self._completion = (delete, update)
         return self._completion
+
+    def complete_jobs_with_output(self, params: CompleteWithOutput) -> Plan[None]:
+        """Complete running jobs and store their outputs, one statement for all.
+
+        The statement is run once per job with its own parameters (an
+        executemany): psycopg pipelines those into one round trip. A job whose
+        cancellation was requested while it ran ends cancelled.
+        """
+        rows = [
+            {
+                "output_id": job_id,
+                "output_metadata": metadata,
+                "output_worker_id": params.worker_id,
+            }
+            for job_id, metadata in params.metadata
+        ]
+        yield Step(self._output_completion_statement(), rows)
+
+    def _output_completion_statement(self) -> sa.Executable:
+        """The statement of ``complete_jobs_with_output``, built once."""
+        if self._output_completion is None:
+            job = self.tables.job
+            self._output_completion = (
+                sa.update(job)
+                .where(
+                    job.c.id == sa.bindparam("output_id", type_=sa.BigInteger),
+                    job.c.state == JobState.RUNNING.value,
+                    job.c.worker_id
+                    == sa.bindparam("output_worker_id", type_=sa.String),
+                )
+                .values(
+                    state=self._unless_cancelled(JobState.COMPLETED),
+                    finalized_at=self.now(),
+                    metadata=sa.bindparam("output_metadata", type_=job.c.metadata.type),
+                )
+            )
+        return self._output_completion
 
     def finish_job(self, params: FinishJob) -> Plan[bool]:
         """Record one running job's outcome; False if it was no longer running.

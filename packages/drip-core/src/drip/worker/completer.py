@@ -17,7 +17,7 @@ from typing import Any
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from drip.dialect import CompleteJobs, Dialect, FinishJob
+from drip.dialect import CompleteJobs, CompleteWithOutput, Dialect, FinishJob
 from drip.durations import parse_duration
 from drip.exceptions import ConnectionLost, DatabaseError, UniqueConflict
 from drip.job import Job, JobError, encode_errors
@@ -187,11 +187,23 @@ class Completer:
         return Outcome(kind, error=entry, delay=outcome.delay or 0.0)
 
     def _store_plan(self, batch: list[Finished]) -> Plan[None]:
-        plain = [
-            job
-            for job, outcome, _ in batch
-            if outcome.kind is OutcomeKind.COMPLETED and outcome.output is NO_OUTPUT
-        ]
+        """Store a batch's outcomes in as few statements as their kinds allow.
+
+        Plain completions take one statement, completions with an output one
+        more (run per job, pipelined), and every other outcome its own.
+        """
+        plain: list[Job] = []
+        with_output: list[tuple[int, str]] = []
+        others: list[tuple[Job, Outcome]] = []
+        for job, outcome, _ in batch:
+            completed = outcome.kind is OutcomeKind.COMPLETED
+            if completed and outcome.output is NO_OUTPUT:
+                plain.append(job)
+            elif completed and not job.ephemeral:
+                with_output.append((job.id, self._metadata_with_output(job, outcome)))
+            else:
+                others.append((job, outcome))
+
         if plain:
             yield from self._dialect.complete_jobs(
                 CompleteJobs(
@@ -200,10 +212,17 @@ class Completer:
                     any_ephemeral=any(job.ephemeral for job in plain),
                 )
             )
-        for job, outcome, _ in batch:
-            if outcome.kind is OutcomeKind.COMPLETED and outcome.output is NO_OUTPUT:
-                continue
+        if with_output:
+            yield from self._dialect.complete_jobs_with_output(
+                CompleteWithOutput(with_output, self._worker_id)
+            )
+        for job, outcome in others:
             yield from self._dialect.finish_job(self._finish_params(job, outcome))
+
+    def _metadata_with_output(self, job: Job, outcome: Outcome) -> str:
+        return self._serializer.dumps(
+            {**job.metadata, "output": outcome.output}, what="output"
+        )
 
     def _finish_params(self, job: Job, outcome: Outcome) -> FinishJob:
         errors = None
@@ -212,9 +231,7 @@ class Completer:
 
         metadata = None
         if outcome.output is not NO_OUTPUT:
-            metadata = self._serializer.dumps(
-                {**job.metadata, "output": outcome.output}, what="output"
-            )
+            metadata = self._metadata_with_output(job, outcome)
 
         delay = outcome.delay
         if outcome.kind is OutcomeKind.SNOOZE and delay is not None:

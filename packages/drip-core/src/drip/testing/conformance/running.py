@@ -75,6 +75,33 @@ async def test_completions_are_logged_once_each_at_info_in_batch_lines(
 
 
 @pytest.mark.anyio
+async def test_outputs_of_a_batch_are_each_stored_with_their_own_job(
+    client: Client,
+) -> None:
+    @drip.handler
+    async def square(context: drip.JobContext) -> None:
+        context.record_output(context.args["n"] ** 2)
+
+    @drip.handler(retry=drip.Constant(3600))
+    async def broken(context: drip.JobContext) -> None:
+        raise RuntimeError("broken")
+
+    specs = [
+        JobSpec(kind="square", args={"n": n}, metadata={"batch": "b"})
+        for n in range(25)
+    ]
+    inserted = client.insert_many([*specs, JobSpec(kind="broken")])
+    await run_until(Worker(client, [square, broken], **FAST), finished=26)
+    jobs = [client.get(result.id) for result in inserted]
+
+    assert [job.metadata for job in jobs[:-1]] == [
+        {"batch": "b", "output": n**2} for n in range(25)
+    ]
+    assert {job.state for job in jobs[:-1]} == {JobState.COMPLETED}
+    assert jobs[-1].state is JobState.RETRYABLE
+
+
+@pytest.mark.anyio
 async def test_failure_records_an_error_and_schedules_a_retry(client: Client) -> None:
     @drip.handler(retry=drip.Constant(delay=3600))
     def flaky(context: drip.JobContext) -> None:
