@@ -60,6 +60,15 @@ def test_url_without_an_installed_dialect_names_the_package() -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_url_naming_a_missing_driver_says_which_url_to_write() -> None:
+    result = drip_command("jobs", "list", "--url", "mysql://root@127.0.0.1/test")
+
+    assert result.returncode == 1
+    assert "needs the driver MySQLdb" in result.stderr
+    assert "mariadb+pymysql://" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_unparsable_url_is_one_clear_error() -> None:
     result = drip_command("migrate", "--url", "not a url")
 
@@ -182,6 +191,25 @@ def test_jobs_commands_list_get_and_act(migrated: Client, drip_url: str) -> None
     assert f"cannot cancel job {second}: it is cancelled" in refused.stderr
     assert missing.returncode == 1 and "job 999999 does not exist" in missing.stderr
     assert migrated.get(second).state is JobState.CANCELLED
+
+
+def test_cancelling_a_running_job_says_the_request_is_on_its_way(
+    migrated: Client, drip_url: str
+) -> None:
+    job_id = migrated.insert("slow").id
+    job = migrated.dialect.tables.job
+    with migrated.transaction() as connection:
+        connection.execute(
+            job.update().where(job.c.id == job_id).values(state="running")
+        )
+
+    result = drip_command("jobs", "cancel", str(job_id), "--url", drip_url)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        f"job {job_id}: cancellation requested; it is running and stops at its "
+        "worker's next check (within one poll interval)"
+    )
 
 
 def test_queues_commands_pause_list_resume(migrated: Client, drip_url: str) -> None:

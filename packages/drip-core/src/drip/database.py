@@ -73,6 +73,15 @@ def dialect_for_url(url: sa.URL) -> Dialect:
     )
 
 
+# The driver each built-in dialect is tested with, for the message above.
+_DRIVERS = {"postgresql": "psycopg", "mariadb": "PyMySQL", "sqlite": "sqlite3"}
+_SCHEMES = {
+    "postgresql": "postgresql+psycopg",
+    "mariadb": "mariadb+pymysql",
+    "sqlite": "sqlite",
+}
+
+
 def open_database(database: str | sa.URL | Engine | None) -> tuple[Engine, Dialect]:
     """An engine and its dialect, from a URL (or the default) or an existing engine."""
     if isinstance(database, Engine):
@@ -82,7 +91,15 @@ def open_database(database: str | sa.URL | Engine | None) -> tuple[Engine, Diale
 
     url = database_url(database)
     dialect = dialect_for_url(url)
-    return dialect.create_engine(url), dialect
+    try:
+        return dialect.create_engine(url), dialect
+    except ImportError as error:
+        raise ConfigurationError(
+            f"the database URL {url.render_as_string(hide_password=True)} needs "
+            f"the driver {error.name or 'named in it'}, which is not installed; "
+            f"{dialect.package} uses {_DRIVERS.get(dialect.name, 'its own driver')}: "
+            f"write the URL as {_SCHEMES.get(dialect.name, url.drivername)}://..."
+        ) from error
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ from drip.client import Client
 from drip.exceptions import ValidationError
 from drip.job import Job
 from drip.queues import Queue
+from drip.states import JobState
 
 JOB_COLUMNS = (
     ("ID", lambda job: job.id),
@@ -136,16 +137,20 @@ def _echo_job(job: Job) -> None:
 
 
 def _action(name: str, method: str, done: str) -> None:
-    @jobs.command(name)
+    @jobs.command(name, help=f"{name.capitalize()} one job.")
     @click.argument("job_id", type=int)
     @url_option
     @reports_errors
     def command(job_id: int, url: str | None) -> None:
         with Client(url) as client:
             job = getattr(client, method)(job_id)
-        click.echo(f"job {job.id} {done} (now {job.state.value})")
-
-    command.__doc__ = f"{name.capitalize()} one job."
+        if method == "cancel" and job.state is JobState.RUNNING:
+            click.echo(
+                f"job {job.id}: cancellation requested; it is running and stops "
+                "at its worker's next check (within one poll interval)"
+            )
+        else:
+            click.echo(f"job {job.id} {done} (now {job.state.value})")
 
 
 _action("cancel", "cancel", "cancelled")

@@ -223,7 +223,10 @@ class Executor:
         if done.is_set():
             return
         logger.warning(
-            "handler thread still running after its timeout; holding its slot",
+            "job %s %s: its handler's thread is still running after the timeout; "
+            "holding its slot until it returns",
+            job.id,
+            job.kind,
             extra=_log_extra(job, "overrun"),
         )
         self.overrunning.add(job.id)
