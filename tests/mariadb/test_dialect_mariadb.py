@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
-from drip import Client, SchemaMissing, ServerTooOld, Unique, UniqueConflict
+from drip import Client, ServerTooOld
 from drip_mariadb import MariaDBDialect
 
 
@@ -29,30 +29,3 @@ def test_mysql_url_form_reaches_the_same_dialect(maria_client: Client) -> None:
     with Client(url) as client:
         assert isinstance(client.dialect, MariaDBDialect)
         assert client.count_by_state() is not None
-
-
-def test_driver_errors_become_drip_errors(
-    maria_client: Client, maria_queue: str
-) -> None:
-    first = maria_client.insert("solo", queue=maria_queue, unique=Unique())
-    _set_state(maria_client, first.id, "cancelled")
-    maria_client.insert("solo", queue=maria_queue, unique=Unique())
-
-    with pytest.raises(UniqueConflict):
-        _set_state(maria_client, first.id, "available")
-    with pytest.raises(SchemaMissing, match="drip migrate"):
-        maria_client.run(_select_from(sa.table("drip_no_such_table", sa.column("id"))))
-    assert maria_client.get(first.id) is not None
-
-
-def _set_state(client: Client, job_id: int, state: str) -> None:
-    job = client.dialect.tables.job
-
-    def plan():  # type: ignore[no-untyped-def]
-        yield sa.update(job).where(job.c.id == job_id).values(state=state)
-
-    client.run(plan())
-
-
-def _select_from(table: sa.TableClause):  # type: ignore[no-untyped-def]
-    yield sa.select(table.c.id)

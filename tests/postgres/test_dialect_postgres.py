@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
-from drip import Client, SchemaMissing, ServerTooOld, Unique, UniqueConflict
+from drip import Client, ServerTooOld
 from drip_postgres import PostgresDialect
 
 
@@ -21,31 +21,6 @@ def test_postgresql_older_than_12_is_refused() -> None:
     with pytest.raises(ServerTooOld, match="12 or newer"):
         PostgresDialect().check_server(_server((11, 22)))
     PostgresDialect().check_server(_server((12, 0)))
-
-
-def test_driver_errors_become_drip_errors(pg_client: Client, pg_queue: str) -> None:
-    first = pg_client.insert("solo", queue=pg_queue, unique=Unique())
-    _set_state(pg_client, first.id, "cancelled")
-    pg_client.insert("solo", queue=pg_queue, unique=Unique())
-
-    with pytest.raises(UniqueConflict):
-        _set_state(pg_client, first.id, "available")
-    with pytest.raises(SchemaMissing, match="drip migrate"):
-        pg_client.run(_select_from(sa.table("drip_no_such_table", sa.column("id"))))
-    assert pg_client.get(first.id) is not None
-
-
-def _set_state(client: Client, job_id: int, state: str) -> None:
-    job = client.dialect.tables.job
-
-    def plan():  # type: ignore[no-untyped-def]
-        yield sa.update(job).where(job.c.id == job_id).values(state=state)
-
-    client.run(plan())
-
-
-def _select_from(table: sa.TableClause):  # type: ignore[no-untyped-def]
-    yield sa.select(table.c.id)
 
 
 def test_drip_engines_use_utc_sessions_and_application_engines_keep_theirs(

@@ -177,6 +177,20 @@ def test_retrying_a_job_whose_unique_key_was_taken_is_a_clear_error(
 # -- queues --------------------------------------------------------------------------
 
 
+def test_driver_errors_become_drip_errors(client: Client) -> None:
+    first = client.insert("solo", unique=drip.Unique())
+    _force(client, first.id, state="cancelled")
+    client.insert("solo", unique=drip.Unique())
+
+    job = client.dialect.tables.job
+    revive = sa.update(job).where(job.c.id == first.id).values(state="available")
+    with pytest.raises(drip.UniqueConflict):
+        client.run(_plan_of(revive))
+    with pytest.raises(drip.SchemaMissing, match="drip migrate"):
+        client.run(_plan_of(sa.select(sa.table("drip_no_such_table", sa.column("id")))))
+    assert client.get(first.id) is not None
+
+
 def test_queues_upsert_list_pause_resume(client: Client) -> None:
     created = client.upsert_queue("mail", {"owner": "ops"})
     assert (created.name, created.metadata, created.paused) == (
@@ -399,3 +413,8 @@ async def _fetched_within(worker: Worker, *, seconds: float) -> bool:
     finally:
         unsubscribe()
     return fetched.is_set()
+
+
+def _plan_of(statement: sa.Executable):  # type: ignore[no-untyped-def]
+    """A one-statement plan: run through the dialect's error translation."""
+    yield statement
