@@ -371,7 +371,7 @@ class Dialect(MaintenancePlans):
     def insert_unique_job(self, job: NewJob) -> Plan[InsertedJob]:
         """Insert one unique job unless its key is held; never raise for that."""
         inserted = yield Step(
-            self.insert_ignoring_duplicate().returning(*self.job_columns),
+            self.unique_insert_statement().returning(*self.job_columns),
             self._insert_values(job),
         )
         row = inserted.first()
@@ -387,15 +387,27 @@ class Dialect(MaintenancePlans):
         return InsertedJob(row, duplicate=True)
 
     def insert_ignoring_duplicate(self) -> sa.Insert:
-        """An insert that skips, without error, a row whose unique key is held."""
+        """An insert that skips, without error, a row whose unique key is held.
+
+        Dialects give only the conflict clause; ``unique_insert_statement``
+        adds the values every insert computes.
+        """
         raise NotImplementedError
 
+    def unique_insert_statement(self) -> sa.Insert:
+        """``insert_ignoring_duplicate`` with the generated values of any insert."""
+        return self.insert_ignoring_duplicate().values(**self._generated_values())
+
     def _insert_statement(self) -> sa.Insert:
+        return sa.insert(self.tables.job).values(**self._generated_values())
+
+    def _generated_values(self) -> dict[str, Any]:
+        """What an insert computes in the database: its clock, and the schedule."""
         scheduled_at = sa.bindparam("p_scheduled_at", type_=self.column_types.timestamp)
-        return sa.insert(self.tables.job).values(
-            scheduled_at=sa.func.coalesce(scheduled_at, self.now()),
-            created_at=self.now(),
-        )
+        return {
+            "scheduled_at": sa.func.coalesce(scheduled_at, self.now()),
+            "created_at": self.now(),
+        }
 
     def _insert_values(self, job: NewJob) -> dict[str, Any]:
         return {

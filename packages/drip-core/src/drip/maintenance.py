@@ -38,7 +38,7 @@ from drip.maintenance_plans import (
 )
 from drip.periodic import Periodic
 from drip.plan import Plan
-from drip.retry import Exponential, RetryPolicy
+from drip.retry import Exponential, RetryPolicy, retry_delay
 from drip.states import FINAL_STATES, JobState
 
 __all__ = ["DEFAULT_RETENTION", "Maintainer", "MaintenanceConfig"]
@@ -271,10 +271,13 @@ class Maintainer:
         errors = encode_errors((*job.errors, entry))
         if job.attempt >= job.max_attempts:
             return RescueJob(job.id, threshold, JobState.DISCARDED, errors, 0.0)
-        policy = self._retry_policy_for(job.kind) or Exponential()
-        return RescueJob(
-            job.id, threshold, JobState.RETRYABLE, errors, policy(job.attempt)
+        delay = retry_delay(
+            self._retry_policy_for(job.kind),
+            job.attempt,
+            fallback=Exponential(),
+            job_id=job.id,
         )
+        return RescueJob(job.id, threshold, JobState.RETRYABLE, errors, delay)
 
     # -- TTL ----------------------------------------------------------------------------
 

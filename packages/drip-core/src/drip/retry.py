@@ -9,6 +9,7 @@ available by name (``"exponential"``, ``"constant"``, ``"linear"``,
 from __future__ import annotations
 
 import dataclasses
+import logging
 import random
 from collections.abc import Callable
 from datetime import timedelta
@@ -23,9 +24,31 @@ __all__ = [
     "Linear",
     "RetryPolicy",
     "resolve_retry_policy",
+    "retry_delay",
 ]
 
 RetryPolicy = Callable[[int], float]
+
+logger = logging.getLogger(__name__)
+
+
+def retry_delay(
+    policy: RetryPolicy | None, attempt: int, *, fallback: RetryPolicy, job_id: int
+) -> float:
+    """Seconds until the next attempt, from ``policy`` (or ``fallback``).
+
+    A policy is user code: if it raises, ``fallback`` decides instead, so that
+    a broken policy can delay a job but never strand it. Negative delays are
+    read as zero.
+    """
+    try:
+        return max(0.0, float((policy or fallback)(attempt)))
+    except Exception:
+        logger.exception(
+            "retry policy failed; retrying with the default policy",
+            extra={"action": "retry_policy", "job_id": job_id, "attempt": attempt},
+        )
+        return max(0.0, float(fallback(attempt)))
 
 
 def _seconds(value: Duration, name: str) -> float:

@@ -127,13 +127,7 @@ class MariaDBDialect(Dialect):
         MariaDB's RETURNING then returns the holder's row rather than nothing,
         which is why ``insert_unique_job`` marks duplicates with a flag.
         """
-        job = self.tables.job
-        scheduled_at = sa.bindparam("p_scheduled_at", type_=self.column_types.timestamp)
-        statement = mysql_insert(job).values(
-            scheduled_at=sa.func.coalesce(scheduled_at, self.now()),
-            created_at=self.now(),
-        )
-        return statement.on_duplicate_key_update(
+        return mysql_insert(self.tables.job).on_duplicate_key_update(
             id=sa.literal_column(f"IF(({_DUPLICATE_FLAG} := 1) = 1, id, id)")
         )
 
@@ -155,7 +149,7 @@ class MariaDBDialect(Dialect):
         """
         yield sa.text(f"SET {_DUPLICATE_FLAG} = 0")
         result = yield Step(
-            self.insert_ignoring_duplicate().returning(
+            self.unique_insert_statement().returning(
                 *self.job_columns,
                 sa.literal_column(_DUPLICATE_FLAG, sa.Integer).label("drip_duplicate"),
             ),

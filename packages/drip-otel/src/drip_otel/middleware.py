@@ -11,6 +11,7 @@ sync handlers run in a thread that inherits the current context.
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -61,7 +62,7 @@ class OtelMiddleware(drip.Middleware):
         """
         if not self.telemetry.is_tracing():
             results = call_next(_with_context(specs))
-            self._count_inserted(results)
+            self._count_inserted(specs, results)
             return results
 
         queues = sorted({spec.queue for spec in specs})
@@ -82,14 +83,14 @@ class OtelMiddleware(drip.Middleware):
                 raise
             _describe_results(span, results)
 
-        self._count_inserted(results)
+        self._count_inserted(specs, results)
         return results
 
     async def execute(self, context: drip.JobContext, call_next: ExecuteCall) -> Any:
         """Run the job inside a CONSUMER span that continues the stored trace."""
         job = context.job
         self.telemetry.record_queue_wait(
-            job.scheduled_at, job.attempted_at, _metric_attributes(job)
+            job.scheduled_at, job.attempted_at, _metric_attributes(job.queue, job.kind)
         )
         with self._stored_context(job) as links:
             if not self.telemetry.is_tracing():
@@ -137,10 +138,21 @@ class OtelMiddleware(drip.Middleware):
         finally:
             otel_context.detach(token)
 
-    def _count_inserted(self, results: list[drip.InsertResult]) -> None:
-        for result in results:
-            if not result.duplicate:
-                self.telemetry.inserted.add(1, _metric_attributes(result.job))
+    def _count_inserted(
+        self, specs: list[drip.JobSpec], results: list[drip.InsertResult]
+    ) -> None:
+        """Count new jobs by queue and kind, read from their specs.
+
+        Results come one per spec, in order; reading ``result.job`` instead
+        would build every job of a bulk insert only to count it.
+        """
+        counts = Counter(
+            (spec.queue, spec.kind)
+            for spec, result in zip(specs, results, strict=True)
+            if not result.duplicate
+        )
+        for (queue, kind), count in counts.items():
+            self.telemetry.inserted.add(count, _metric_attributes(queue, kind))
 
 
 def _with_context(specs: list[drip.JobSpec]) -> list[drip.JobSpec]:
@@ -214,11 +226,11 @@ def _consumer_attributes(context: drip.JobContext) -> dict[str, Any]:
     }
 
 
-def _metric_attributes(job: drip.Job) -> dict[str, Any]:
+def _metric_attributes(queue: str, kind: str) -> dict[str, Any]:
     return {
         attr.MESSAGING_SYSTEM: attr.SYSTEM,
-        attr.MESSAGING_DESTINATION_NAME: job.queue,
-        attr.JOB_KIND: job.kind,
+        attr.MESSAGING_DESTINATION_NAME: queue,
+        attr.JOB_KIND: kind,
     }
 
 

@@ -91,7 +91,8 @@ def bulk_insert_statement(dialect: PostgresDialect) -> sa.Executable:
             value = sa.case((one, shared), else_=value)
         values[name] = sa.cast(value, JSONB) if name in _JSON_COLUMNS else value
     values.update(
-        scheduled_at=sa.func.coalesce(rows.c.scheduled_at, dialect.now()),
+        # The column's value as read above: shared or the row's own.
+        scheduled_at=sa.func.coalesce(values["scheduled_at"], dialect.now()),
         created_at=dialect.now(),
         errors=sa.cast(sa.literal("[]"), JSONB),
         attempt=sa.literal(0),

@@ -166,17 +166,9 @@ class PostgresDialect(Dialect):
 
     def insert_ignoring_duplicate(self) -> sa.Insert:
         job = self.tables.job
-        scheduled_at = sa.bindparam("p_scheduled_at", type_=self.column_types.timestamp)
-        return (
-            pg_insert(job)
-            .values(
-                scheduled_at=sa.func.coalesce(scheduled_at, self.now()),
-                created_at=self.now(),
-            )
-            .on_conflict_do_nothing(
-                index_elements=[job.c.unique_active_key],
-                index_where=job.c.unique_active_key.is_not(None),
-            )
+        return pg_insert(job).on_conflict_do_nothing(
+            index_elements=[job.c.unique_active_key],
+            index_where=job.c.unique_active_key.is_not(None),
         )
 
     def queue_upsert_statement(

@@ -107,13 +107,26 @@ class Completer:
 
         One outcome the database rejects (an output it cannot hold, say) must
         not strand the others; for that one, a plain failure is stored instead
-        so that the job never stays running.
+        so that the job never stays running. A lost connection is no one
+        outcome's fault: splitting would only repeat the retries per job.
         """
         error = await self._try_store(batch)
         if error is None:
             for job, outcome, duration in batch:
                 self._announce(job, outcome, duration)
             _log_completions(batch)
+            return
+        if isinstance(error, ConnectionLost):
+            logger.error(
+                "could not store the outcomes of %s jobs; they stay running until "
+                "rescued: %s",
+                len(batch),
+                error,
+                extra={
+                    "action": "store_outcomes",
+                    "job_ids": [job.id for job, _, _ in batch],
+                },
+            )
             return
         if len(batch) > 1:
             for item in batch:
@@ -144,7 +157,7 @@ class Completer:
             try:
                 await self._run_plan(self._store_plan(batch))
                 return None
-            except (ConnectionLost, DatabaseError) as error:
+            except DatabaseError as error:  # ConnectionLost included
                 if attempt == STORE_ATTEMPTS or isinstance(error, UniqueConflict):
                     return error
                 logger.warning(

@@ -25,7 +25,7 @@ from drip.job import Job, JobError
 from drip.middleware import Middleware, chain_execute
 from drip.outcome import Outcome, OutcomeKind
 from drip.plugins import plugin_manager
-from drip.retry import RetryPolicy
+from drip.retry import RetryPolicy, retry_delay
 
 __all__ = ["Executor"]
 
@@ -275,15 +275,12 @@ class Executor:
         )
 
     def _retry_delay(self, job: Job, spec: HandlerSpec | None) -> float:
-        policy = (spec.retry if spec else None) or self._default_retry
-        try:
-            return max(0.0, float(policy(job.attempt)))
-        except Exception:
-            logger.exception(
-                "retry policy failed; retrying with the default policy",
-                extra=_log_extra(job, "retry_policy"),
-            )
-            return max(0.0, float(self._default_retry(job.attempt)))
+        return retry_delay(
+            spec.retry if spec else None,
+            job.attempt,
+            fallback=self._default_retry,
+            job_id=job.id,
+        )
 
     def _cancelled_by_request(self, job: Job) -> Outcome:
         entry = self._entry(job, "cancelled", "cancelled by request while running")

@@ -282,19 +282,22 @@ class Worker:
 
     async def _promote_due_jobs(self, producers: list[Producer]) -> None:
         while True:
-            try:
-                promoted = await self._run_plan(self.client.dialect.promote_due_jobs())
-            except Exception as error:
-                logger.warning(
-                    "promoting due jobs failed, trying again at the next poll: %s",
-                    error,
-                    extra={"action": "promote"},
-                )
-                promoted = 0
-            if promoted:
+            if await self._promote_once():
                 for producer in producers:
                     producer.wake()
             await anyio.sleep(self.poll_interval)
+
+    async def _promote_once(self) -> int | None:
+        """Make due jobs available; how many, or None if the database failed."""
+        try:
+            return await self._run_plan(self.client.dialect.promote_due_jobs())
+        except Exception as error:
+            logger.warning(
+                "promoting due jobs failed, trying again at the next poll: %s",
+                error,
+                extra={"action": "promote"},
+            )
+            return None
 
     async def _heartbeat(self, executor: Executor) -> None:
         """Refresh the heartbeat of running jobs, so that none is rescued.
@@ -381,12 +384,13 @@ class Worker:
         """
         empty: set[str] = set()
         idle = anyio.Event()
-        state = {"confirmed": False}
+        confirmed = False
 
         def on_event(event: Any) -> None:
+            nonlocal confirmed
             if event.kind is EventKind.FETCHED:
                 empty.discard(event.data["queue"])
-                state["confirmed"] = False
+                confirmed = False
             elif event.kind is EventKind.QUEUE_EMPTY:
                 empty.add(event.data["queue"])
                 if (
@@ -400,10 +404,11 @@ class Worker:
         try:
             while True:
                 await idle.wait()
-                promoted = await self._run_plan(self.client.dialect.promote_due_jobs())
-                if not promoted and state["confirmed"]:
+                # A failed promotion may have left due jobs: not a confirmation.
+                promoted = await self._promote_once()
+                if promoted == 0 and confirmed:
                     break
-                state["confirmed"] = not promoted
+                confirmed = promoted == 0
                 empty.clear()
                 idle = anyio.Event()
                 for producer in producers:

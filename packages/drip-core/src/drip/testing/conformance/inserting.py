@@ -123,6 +123,21 @@ def _varied_batch() -> list[JobSpec]:
     ]
 
 
+def test_a_schedule_shared_by_a_batch_or_given_to_a_unique_job_is_kept(
+    client: Client,
+) -> None:
+    later = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    batch = client.insert_many(
+        [JobSpec(kind="later", args={"n": n}, scheduled_at=later) for n in range(3)]
+    )
+    unique = client.insert("later", scheduled_at=later, unique=Unique(by_args=True))
+
+    for result in [*batch, unique]:
+        job = client.get(result.id)
+        assert job.scheduled_at == later
+        assert job.state is JobState.SCHEDULED
+
+
 @pytest.mark.parametrize("in_callers_transaction", [False, True])
 def test_insert_many_returns_each_job_as_get_reads_it(
     client: Client, in_callers_transaction: bool
