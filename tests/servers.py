@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -37,3 +38,11 @@ def private_queue(client: Client, prefix: str) -> Iterator[str]:
     job = client.dialect.tables.job
     with client.transaction() as connection:
         connection.execute(sa.delete(job).where(job.c.queue == queue))
+
+
+def server_reporting(
+    version: tuple[object, ...], *, mariadb: bool = False
+) -> sa.Connection:
+    """A stand-in connection whose server reports ``version``, for version checks."""
+    dialect = SimpleNamespace(server_version_info=version, is_mariadb=mariadb)
+    return SimpleNamespace(dialect=dialect)  # type: ignore[return-value]

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 
-import pytest
-
 from drip import Client, JobState
-from drip.testing import reset_database
-from tests.workers import drip_command, start_worker, write_handlers
-
-
-@pytest.fixture
-def migrated(drip_url: str) -> Client:
-    client = Client(drip_url)
-    client.migrate()
-    reset_database(client)
-    yield client
-    client.close()
+from drip.testing.conformance.fixtures import force
+from tests.workers import (
+    ProcessOutput,
+    drip_command,
+    start_worker,
+    wait_for,
+    write_handlers,
+)
 
 
 def test_plugins_lists_builtins_and_dialects() -> None:
@@ -96,34 +90,36 @@ def test_run_of_a_module_without_handlers_fails_clearly(tmp_path: Path) -> None:
 
 
 def test_sigterm_lets_the_running_job_finish(
-    migrated: Client, drip_url: str, tmp_path: Path
+    client: Client, drip_url: str, tmp_path: Path
 ) -> None:
     module = write_handlers(tmp_path)
     release, started = tmp_path / "release", tmp_path / "started"
-    job = migrated.insert(
+    job = client.insert(
         "wait_for_file", {"path": str(release), "started": str(started)}
     ).job
     worker = start_worker(drip_url, tmp_path, "--poll-interval", "50ms", module=module)
+    printed = ProcessOutput(worker)
     try:
-        _wait_for(started.exists)
+        wait_for(started.exists, interval=0.01)
         worker.send_signal(signal.SIGTERM)
-        _wait_for(lambda: "finishing running jobs" in _peek(worker, tmp_path))
+        printed.wait_for("finishing running jobs")
         release.touch()
-        output = worker.communicate(timeout=60)[0]
+        worker.wait(timeout=60)
+        output = printed.rest()
     finally:
         worker.kill()
 
     assert worker.returncode == 0, output
-    assert migrated.get(job.id).state is JobState.COMPLETED
+    assert client.get(job.id).state is JobState.COMPLETED
     assert "stopped: 1 completed" in output
 
 
 def test_job_outliving_the_grace_period_is_retried(
-    migrated: Client, drip_url: str, tmp_path: Path
+    client: Client, drip_url: str, tmp_path: Path
 ) -> None:
     module = write_handlers(tmp_path)
     started = tmp_path / "started"
-    job = migrated.insert(
+    job = client.insert(
         "wait_for_file",
         {"path": str(tmp_path / "never"), "started": str(started), "limit": 20},
     ).job
@@ -137,44 +133,22 @@ def test_job_outliving_the_grace_period_is_retried(
         module=module,
     )
     try:
-        _wait_for(started.exists)
+        wait_for(started.exists, interval=0.01)
         worker.send_signal(signal.SIGTERM)
         output = worker.communicate(timeout=60)[0]
     finally:
         worker.kill()
 
-    stored = migrated.get(job.id)
+    stored = client.get(job.id)
     assert worker.returncode == 0, output
     assert stored.state is JobState.RETRYABLE
     assert stored.errors[-1].type == "shutdown"
-    assert migrated.count_by_state()[JobState.RUNNING] == 0
+    assert client.count_by_state()[JobState.RUNNING] == 0
 
 
-_seen: dict[int, str] = {}
-
-
-def _peek(process, directory: Path) -> str:  # type: ignore[no-untyped-def]
-    """What the process has printed so far, read without blocking."""
-    import os
-
-    os.set_blocking(process.stdout.fileno(), False)
-    chunk = process.stdout.read() or ""
-    _seen[process.pid] = _seen.get(process.pid, "") + chunk
-    return _seen[process.pid]
-
-
-def _wait_for(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    """Wait until ``condition()`` holds, checking every 10 ms, or fail."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {condition}")
-        time.sleep(0.01)
-
-
-def test_jobs_commands_list_get_and_act(migrated: Client, drip_url: str) -> None:
-    first = migrated.insert("report", {"month": 11}, queue="reports").id
-    second = migrated.insert("mail", {"to": "a"}).id
+def test_jobs_commands_list_get_and_act(client: Client, drip_url: str) -> None:
+    first = client.insert("report", {"month": 11}, queue="reports").id
+    second = client.insert("mail", {"to": "a"}).id
 
     listed = drip_command("jobs", "list", "--url", drip_url, "--format", "json")
     filtered = drip_command("jobs", "list", "--url", drip_url, "--kind", "report")
@@ -190,18 +164,14 @@ def test_jobs_commands_list_get_and_act(migrated: Client, drip_url: str) -> None
     assert refused.returncode == 1
     assert f"cannot cancel job {second}: it is cancelled" in refused.stderr
     assert missing.returncode == 1 and "job 999999 does not exist" in missing.stderr
-    assert migrated.get(second).state is JobState.CANCELLED
+    assert client.get(second).state is JobState.CANCELLED
 
 
 def test_cancelling_a_running_job_says_the_request_is_on_its_way(
-    migrated: Client, drip_url: str
+    client: Client, drip_url: str
 ) -> None:
-    job_id = migrated.insert("slow").id
-    job = migrated.dialect.tables.job
-    with migrated.transaction() as connection:
-        connection.execute(
-            job.update().where(job.c.id == job_id).values(state="running")
-        )
+    job_id = client.insert("slow").id
+    force(client, job_id, state="running")
 
     result = drip_command("jobs", "cancel", str(job_id), "--url", drip_url)
 
@@ -212,7 +182,7 @@ def test_cancelling_a_running_job_says_the_request_is_on_its_way(
     )
 
 
-def test_queues_commands_pause_list_resume(migrated: Client, drip_url: str) -> None:
+def test_queues_commands_pause_list_resume(client: Client, drip_url: str) -> None:
     paused = drip_command("queues", "pause", "mail", "--url", drip_url)
     listed = drip_command("queues", "list", "--url", drip_url, "--format", "json")
     resumed = drip_command("queues", "resume", "mail", "--url", drip_url)
@@ -221,4 +191,4 @@ def test_queues_commands_pause_list_resume(migrated: Client, drip_url: str) -> N
     assert [queue["name"] for queue in json.loads(listed.stdout)] == ["mail"]
     assert json.loads(listed.stdout)[0]["paused_at"] is not None
     assert resumed.returncode == 0
-    assert not migrated.get_queue("mail").paused
+    assert not client.get_queue("mail").paused

@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from drip import Client, JobSpec, JobState
+from tests.servers import private_queue
 
 PROCESSES = 4
 JOBS = 5_000
@@ -55,12 +56,7 @@ def effects_table(proof_client: Client) -> Iterator[sa.Table]:
 
 @pytest.fixture
 def proof_queue(proof_client: Client) -> Iterator[str]:
-    """A queue no other test uses; its jobs are deleted afterwards."""
-    queue = f"proof-{uuid.uuid4().hex[:10]}"
-    yield queue
-    job = proof_client.dialect.tables.job
-    with proof_client.transaction() as connection:
-        connection.execute(sa.delete(job).where(job.c.queue == queue))
+    yield from private_queue(proof_client, "proof")
 
 
 @pytest.mark.slow

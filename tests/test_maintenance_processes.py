@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from drip import Client, JobSpec
-from drip.testing import reset_database
-from tests.workers import executions, reset_side_effects, start_worker, write_handlers
+from tests.workers import (
+    ProcessOutput,
+    executions,
+    reset_executions,
+    start_worker,
+    wait_for,
+    write_handlers,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -35,13 +42,10 @@ FAST_MAINTENANCE = (
 
 
 @pytest.fixture
-def fresh(drip_url: str) -> Client:
-    client = Client(drip_url)
-    client.migrate()
-    reset_database(client)
-    reset_side_effects(client)
-    yield client
-    client.close()
+def fresh(client: Client) -> Client:
+    """An emptied, migrated client with an empty execution table."""
+    reset_executions(client)
+    return client
 
 
 def test_a_killed_worker_loses_no_job_and_none_runs_twice_at_once(
@@ -66,11 +70,11 @@ def test_a_killed_worker_loses_no_job_and_none_runs_twice_at_once(
     ]
     victim = workers[0]
     try:
-        _wait_for(lambda: len(executions(fresh)) >= 800, timeout=120)
+        wait_for(lambda: len(executions(fresh)) >= 800, timeout=120)
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=30)
         killed_at = time.time()
-        _wait_for(lambda: _completed(fresh, "record_run") == 5000, timeout=300)
+        wait_for(lambda: _completed(fresh, "record_run") == 5000, timeout=300)
     finally:
         for worker in workers:
             if worker.poll() is None:
@@ -112,7 +116,7 @@ def test_four_processes_enqueue_each_periodic_slot_once(
         for n in range(4)
     ]
     try:
-        _wait_for(
+        wait_for(
             lambda: len(fresh.list(kinds=["tick"], states=["completed"])) >= 5,
             timeout=60,
         )
@@ -131,56 +135,46 @@ def test_four_processes_enqueue_each_periodic_slot_once(
 def test_supervisor_restarts_a_dead_worker_and_drains_on_sigterm(
     fresh: Client, drip_url: str, tmp_path: Path
 ) -> None:
-    module = write_handlers(tmp_path)
-    supervisor = _supervise(drip_url, tmp_path, module, "--processes", "2")
-    output = _Output(supervisor)
-    try:
-        first, second = output.wait_for_pids(2)
+    with _supervised(drip_url, tmp_path, "--processes", "2") as (supervisor, output):
+        first, second = _worker_pids(output, 2)
         os.kill(first, signal.SIGKILL)
-        (replacement,) = output.wait_for_pids(3)[2:]
+        replacement = _worker_pids(output, 3)[2]
         supervisor.send_signal(signal.SIGTERM)
         supervisor.wait(timeout=90)
-    finally:
-        if supervisor.poll() is None:
-            supervisor.kill()
 
     assert supervisor.returncode == 0, output.text[-3000:]
-    assert "exited with -9; restarting" in output.read_rest()
+    assert "exited with -9; restarting" in output.rest()
     for pid in (second, replacement):
-        _wait_for(lambda pid=pid: not _alive(pid), timeout=30)
+        wait_for(lambda pid=pid: not _alive(pid), timeout=30)
 
 
 def test_workers_do_not_outlive_a_killed_supervisor(
     fresh: Client, drip_url: str, tmp_path: Path
 ) -> None:
-    module = write_handlers(tmp_path)
-    supervisor = _supervise(drip_url, tmp_path, module, "--processes", "2")
-    output = _Output(supervisor)
-    try:
-        pids = output.wait_for_pids(2)
+    with _supervised(drip_url, tmp_path, "--processes", "2") as (supervisor, output):
+        pids = _worker_pids(output, 2)
         supervisor.send_signal(signal.SIGKILL)
         supervisor.wait(timeout=30)
         for pid in pids:
-            _wait_for(lambda pid=pid: not _alive(pid), timeout=60)
-    finally:
-        if supervisor.poll() is None:
-            supervisor.kill()
+            wait_for(lambda pid=pid: not _alive(pid), timeout=60)
 
 
 def _completed(client: Client, kind: str) -> int:
     return len(client.list(kinds=[kind], states=["completed"], limit=10_000))
 
 
-def _supervise(
-    url: str, directory: Path, module: str, *options: str
-) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+@contextlib.contextmanager
+def _supervised(
+    url: str, directory: Path, *options: str
+) -> Iterator[tuple[subprocess.Popen[str], ProcessOutput]]:
+    """``drip run`` under its supervisor, killed on the way out if still alive."""
+    supervisor = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "drip",
             "run",
-            module,
+            write_handlers(directory),
             "--url",
             url,
             *FAST_MAINTENANCE,
@@ -192,31 +186,17 @@ def _supervise(
         stderr=subprocess.STDOUT,
         text=True,
     )
+    try:
+        yield supervisor, ProcessOutput(supervisor)
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
 
 
-class _Output:
-    """Reads a process's output line by line, remembering what it saw."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        self.process = process
-        self.text = ""
-        self.pids: list[int] = []
-
-    def wait_for_pids(self, count: int, timeout: float = 60) -> list[int]:
-        deadline = time.monotonic() + timeout
-        while len(self.pids) < count:
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise AssertionError(f"expected {count} worker processes:\n{self.text}")
-            line = self.process.stdout.readline()
-            self.text += line
-            match = re.search(r"started worker process (\d+)", line)
-            if match:
-                self.pids.append(int(match[1]))
-        return list(self.pids)
-
-    def read_rest(self) -> str:
-        self.text += self.process.stdout.read()
-        return self.text
+def _worker_pids(output: ProcessOutput, count: int) -> list[int]:
+    """The first ``count`` worker processes the supervisor reports starting."""
+    found = output.wait_for(r"started worker process (\d+)", count=count)
+    return [int(match[1]) for match in found]
 
 
 def _alive(pid: int) -> bool:
@@ -229,12 +209,3 @@ def _alive(pid: int) -> bool:
             return stat.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
-
-
-def _wait_for(condition, timeout: float) -> None:  # type: ignore[no-untyped-def]
-    """Wait until ``condition()`` holds, checking every 50 ms, or fail."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {condition}")
-        time.sleep(0.05)

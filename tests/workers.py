@@ -1,29 +1,24 @@
-"""Running ``drip run`` in subprocesses for tests, and the side-effect table.
+"""Running ``drip run`` in subprocesses for tests, and the execution table.
 
-The handlers module written by ``write_handlers`` records every execution in
-``drip_test_side_effect`` inside the database under test, so a test can count
-how many times each job really ran.
+The handlers module written by ``write_handlers`` records each run of
+``record_run`` in ``drip_test_execution`` inside the database under test, so a
+test can see how many times, and when, each job really ran.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from drip import Client
-
-SIDE_EFFECTS = sa.Table(
-    "drip_test_side_effect",
-    sa.MetaData(),
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("job_id", sa.BigInteger, nullable=False),
-    sa.Column("pid", sa.Integer, nullable=False),
-)
 
 EXECUTIONS = sa.Table(
     "drip_test_execution",
@@ -46,9 +41,6 @@ import sqlalchemy as sa
 
 import drip
 
-SIDE_EFFECTS = sa.table(
-    "drip_test_side_effect", sa.column("job_id"), sa.column("pid")
-)
 EXECUTIONS = sa.table(
     "drip_test_execution",
     sa.column("id"),
@@ -82,14 +74,6 @@ def record_run(context):
 
 
 @drip.handler
-def record(context):
-    with context.client.transaction() as conn:
-        conn.execute(
-            sa.insert(SIDE_EFFECTS).values(job_id=context.job.id, pid=os.getpid())
-        )
-
-
-@drip.handler
 def wait_for_file(context):
     path = Path(context.args["path"])
     deadline = time.monotonic() + context.args.get("limit", 30)
@@ -119,11 +103,10 @@ def write_handlers(directory: Path) -> str:
     return "drip_test_handlers"
 
 
-def reset_side_effects(client: Client) -> None:
+def reset_executions(client: Client) -> None:
     with client.transaction() as conn:
-        for table in (SIDE_EFFECTS, EXECUTIONS):
-            table.drop(conn, checkfirst=True)
-            table.create(conn)
+        EXECUTIONS.drop(conn, checkfirst=True)
+        EXECUTIONS.create(conn)
 
 
 def executions(client: Client) -> list[sa.Row]:
@@ -131,14 +114,66 @@ def executions(client: Client) -> list[sa.Row]:
         return list(conn.execute(sa.select(EXECUTIONS).order_by(EXECUTIONS.c.started)))
 
 
-def executions_per_job(client: Client) -> dict[int, int]:
-    with client.transaction(read_only=True) as conn:
-        rows = conn.execute(
-            sa.select(SIDE_EFFECTS.c.job_id, sa.func.count()).group_by(
-                SIDE_EFFECTS.c.job_id
-            )
-        ).all()
-    return {job_id: count for job_id, count in rows}
+def wait_for(condition, timeout: float = 30.0, interval: float = 0.05) -> None:  # type: ignore[no-untyped-def]
+    """Wait until ``condition()`` holds, checking every ``interval``, or fail."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {condition}")
+        time.sleep(interval)
+
+
+class ProcessOutput:
+    """A process's output, read line by line by a thread of its own.
+
+    Waiting for a line never blocks on the pipe, so a process that goes quiet
+    fails the wait at its deadline instead of hanging the test.
+    """
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self._lines: list[str] = []
+        self._changed = threading.Condition()
+        self._ended = False
+        self._reader = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self._reader.start()
+
+    @property
+    def text(self) -> str:
+        with self._changed:
+            return "".join(self._lines)
+
+    def wait_for(
+        self, pattern: str, *, count: int = 1, timeout: float = 60.0
+    ) -> list[re.Match[str]]:
+        """The first ``count`` matches of ``pattern``, one per line, once seen."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = [m for line in self._lines if (m := re.search(pattern, line))]
+                if len(found) >= count:
+                    return found[:count]
+                remaining = deadline - time.monotonic()
+                if self._ended or remaining <= 0:
+                    raise AssertionError(
+                        f"expected {count} lines matching {pattern!r}:\n"
+                        + "".join(self._lines)[-3000:]
+                    )
+                self._changed.wait(remaining)
+
+    def rest(self, timeout: float = 60.0) -> str:
+        """Everything the process printed, once its output has ended."""
+        self._reader.join(timeout)
+        return self.text
+
+    def _read(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            with self._changed:
+                self._lines.append(line)
+                self._changed.notify_all()
+        with self._changed:
+            self._ended = True
+            self._changed.notify_all()
 
 
 def start_worker(

@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
-import sqlalchemy as sa
 
 from drip import Client, ServerTooOld
 from drip_mariadb import MariaDBDialect
-
-
-def _server(version: tuple[object, ...], *, mariadb: bool = True) -> sa.Connection:
-    dialect = SimpleNamespace(server_version_info=version, is_mariadb=mariadb)
-    return SimpleNamespace(dialect=dialect)  # type: ignore[return-value]
+from tests.servers import server_reporting
 
 
 def test_mariadb_older_than_10_6_is_refused_naming_skip_locked() -> None:
     with pytest.raises(ServerTooOld, match=r"10\.6 or newer.*SKIP LOCKED"):
-        MariaDBDialect().check_server(_server((10, 5, 8, "MariaDB")))
+        MariaDBDialect().check_server(
+            server_reporting((10, 5, 8, "MariaDB"), mariadb=True)
+        )
     with pytest.raises(ServerTooOld, match="not MariaDB"):
-        MariaDBDialect().check_server(_server((8, 0, 36), mariadb=False))
-    MariaDBDialect().check_server(_server((10, 6, 0, "MariaDB")))
+        MariaDBDialect().check_server(server_reporting((8, 0, 36)))
+    MariaDBDialect().check_server(server_reporting((10, 6, 0, "MariaDB"), mariadb=True))
 
 
 def test_mysql_url_form_reaches_the_same_dialect(maria_client: Client) -> None:
     url = maria_client.url.set(drivername="mysql+pymysql")
     with Client(url) as client:
         assert isinstance(client.dialect, MariaDBDialect)
-        assert client.count_by_state() is not None
+        assert client.count_by_state() == maria_client.count_by_state()

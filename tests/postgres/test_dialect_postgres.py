@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 
 from drip import Client, ServerTooOld
 from drip_postgres import PostgresDialect
-
-
-def _server(version: tuple[object, ...], *, mariadb: bool = True) -> sa.Connection:
-    dialect = SimpleNamespace(server_version_info=version, is_mariadb=mariadb)
-    return SimpleNamespace(dialect=dialect)  # type: ignore[return-value]
+from tests.servers import server_reporting
 
 
 def test_postgresql_older_than_12_is_refused() -> None:
     with pytest.raises(ServerTooOld, match="12 or newer"):
-        PostgresDialect().check_server(_server((11, 22)))
-    PostgresDialect().check_server(_server((12, 0)))
+        PostgresDialect().check_server(server_reporting((11, 22)))
+    PostgresDialect().check_server(server_reporting((12, 0)))
 
 
 def test_drip_engines_use_utc_sessions_and_application_engines_keep_theirs(
@@ -44,3 +39,17 @@ def test_drip_engines_use_utc_sessions_and_application_engines_keep_theirs(
     assert from_application is not None
     assert from_application.created_at == inserted.job.created_at
     assert from_application.created_at.utcoffset() == timedelta(0)
+
+
+def test_postgresql_rebuilds_every_drip_job_index(pg_client: Client) -> None:
+    """The conformance suite runs these statements; here, that there are some."""
+    with pg_client.engine.connect() as connection:
+        indexes = connection.exec_driver_sql(
+            "SELECT indexname FROM pg_indexes "
+            "WHERE tablename = 'drip_job' AND indexname <> 'drip_job_pkey'"
+        ).scalars()
+        names = set(indexes)
+
+    rebuilt = {s.split()[-1] for s in pg_client.dialect.reindex_statements()}
+
+    assert rebuilt == names

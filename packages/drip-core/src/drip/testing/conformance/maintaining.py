@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import anyio
 import pytest
-import sqlalchemy as sa
 
 from drip import Client, JobState
 from drip.maintenance import Maintainer, MaintenanceConfig
 from drip.periodic import Periodic
+from drip.testing.conformance.fixtures import force
 
 
 def _maintainer(
@@ -35,12 +35,6 @@ def _maintainer(
         schedules=schedules or [],
         clock=clock,
     )
-
-
-def _force(client: Client, job_id: int, **values: object) -> None:
-    job = client.dialect.tables.job
-    with client.transaction() as conn:
-        conn.execute(sa.update(job).where(job.c.id == job_id).values(**values))
 
 
 def _ago(**delta: float) -> datetime:
@@ -98,7 +92,7 @@ async def test_jobs_of_a_lost_worker_are_rescued(client: Client) -> None:
     alive = client.insert("work").id
     slow_queue = client.insert("work", queue="slow").id
     for job_id, attempt in ((lost, 1), (exhausted, 1), (alive, 1), (slow_queue, 1)):
-        _force(
+        force(
             client,
             job_id,
             state="running",
@@ -107,7 +101,7 @@ async def test_jobs_of_a_lost_worker_are_rescued(client: Client) -> None:
             attempted_at=_ago(minutes=5),
             heartbeat_at=_ago(minutes=5),
         )
-    _force(client, alive, heartbeat_at=datetime.now(UTC))
+    force(client, alive, heartbeat_at=datetime.now(UTC))
 
     maintainer = _maintainer(
         client, rescue_after=60, rescue_after_per_queue={"slow": "1h"}
@@ -134,9 +128,9 @@ async def test_retention_deletes_old_finished_jobs_in_batches(client: Client) ->
     kept_queue = client.insert("done", queue="audit").id
     failed = client.insert("failed").id
     for job_id in [*old, kept_queue]:
-        _force(client, job_id, state="completed", finalized_at=_ago(days=2))
-    _force(client, recent, state="completed", finalized_at=_ago(hours=1))
-    _force(client, failed, state="discarded", finalized_at=_ago(days=2))
+        force(client, job_id, state="completed", finalized_at=_ago(days=2))
+    force(client, recent, state="completed", finalized_at=_ago(hours=1))
+    force(client, failed, state="discarded", finalized_at=_ago(days=2))
 
     maintainer = _maintainer(
         client, batch_size=3, retention_per_queue={"audit": {"completed": None}}
@@ -151,10 +145,10 @@ async def test_retention_deletes_old_finished_jobs_in_batches(client: Client) ->
 @pytest.mark.anyio
 async def test_ttl_expiry_discards_jobs_that_never_started(client: Client) -> None:
     stale = client.insert("fresh", ttl="1m").id
-    _force(client, stale, created_at=_ago(minutes=5))
+    force(client, stale, created_at=_ago(minutes=5))
     fresh = client.insert("fresh", ttl="1h").id
     running = client.insert("fresh", ttl="1m").id
-    _force(client, running, state="running", created_at=_ago(minutes=5))
+    force(client, running, state="running", created_at=_ago(minutes=5))
 
     assert await _maintainer(client).expire_ttl() == 1
     expired = client.get(stale)

@@ -14,7 +14,7 @@ import drip
 from drip import Client, JobState, Worker
 from drip.outcome import OutcomeKind
 from drip.testing import run_until
-from drip.testing.conformance.fixtures import FAST
+from drip.testing.conformance.fixtures import FAST, force
 
 # -- operator actions on one job ------------------------------------------------
 
@@ -30,7 +30,7 @@ def test_cancel_a_job_that_has_not_started(client: Client) -> None:
 
 def test_retry_keeps_the_error_history(client: Client) -> None:
     job = client.insert("x").job
-    _force(
+    force(
         client,
         job.id,
         state="discarded",
@@ -59,7 +59,7 @@ def test_actions_the_state_forbids_change_nothing(
     client: Client, action: str, state: str, message: str
 ) -> None:
     job = client.insert("x").job
-    _force(client, job.id, state=state)
+    force(client, job.id, state=state)
     before = client.get(job.id)
 
     with pytest.raises(drip.InvalidTransition, match=message):
@@ -135,7 +135,7 @@ def test_invalid_updates_are_rejected(client: Client) -> None:
         client.update(job.id, priority=0)
     with pytest.raises(drip.ValidationError, match="cannot update kind"):
         client.update(job.id, kind="y")
-    _force(client, job.id, state="completed")
+    force(client, job.id, state="completed")
     with pytest.raises(
         drip.InvalidTransition, match=r"cannot update job \d+: it is completed"
     ):
@@ -179,7 +179,7 @@ def test_retrying_a_job_whose_unique_key_was_taken_is_a_clear_error(
 
 def test_driver_errors_become_drip_errors(client: Client) -> None:
     first = client.insert("solo", unique=drip.Unique())
-    _force(client, first.id, state="cancelled")
+    force(client, first.id, state="cancelled")
     client.insert("solo", unique=drip.Unique())
 
     job = client.dialect.tables.job
@@ -294,7 +294,7 @@ async def test_cancelled_sync_job_sees_the_flag_and_never_completes(
             results.extend(await run_until(worker, finished=1))
 
         group.start_soon(run)
-        await anyio.to_thread.run_sync(started.wait)
+        assert await anyio.to_thread.run_sync(functools.partial(started.wait, 30))
         client.cancel(job_id)
 
     assert saw_flag == [True]
@@ -367,7 +367,7 @@ async def test_job_not_started_within_its_ttl_is_discarded(client: Client) -> No
         ran.append(context.job.id)
 
     stale = client.insert("fresh", ttl="1s").id
-    _force(client, stale, created_at=datetime.now(UTC) - timedelta(minutes=5))
+    force(client, stale, created_at=datetime.now(UTC) - timedelta(minutes=5))
     ok = client.insert("fresh", ttl="1h").id
     # Without maintenance: its TTL sweep could discard the job before the
     # claim does, and this test is about the worker's own check.
@@ -384,15 +384,6 @@ async def test_job_not_started_within_its_ttl_is_discarded(client: Client) -> No
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-
-def _force(client: Client, job_id: int, **values: object) -> None:
-    """Set columns directly, to put a job in a state for a test."""
-    job = client.dialect.tables.job
-    if values.get("state") in ("completed", "cancelled", "discarded"):
-        values.setdefault("finalized_at", datetime.now(UTC))
-    with client.transaction() as conn:
-        conn.execute(sa.update(job).where(job.c.id == job_id).values(**values))
 
 
 async def _wait(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]

@@ -175,7 +175,8 @@ async def test_worker_claims_no_more_than_its_free_slots(client: Client) -> None
     async with anyio.create_task_group() as group:
         group.start_soon(functools.partial(run_until, worker, finished=5))
         for _ in range(2):
-            await anyio.to_thread.run_sync(started.acquire)
+            acquire = functools.partial(started.acquire, timeout=30)
+            assert await anyio.to_thread.run_sync(acquire)
         counts = client.count_by_state()
         release.set()
 
@@ -399,10 +400,11 @@ async def test_a_stop_while_a_job_is_being_interrupted_still_records_it(
 ) -> None:
     """The job's own timeout or cancellation has fired; its handler is still
     cleaning up when the worker's grace period ends."""
-    cleaning_up = anyio.Event()
+    started, cleaning_up = anyio.Event(), anyio.Event()
 
     @drip.handler(timeout="300ms" if interruption == "timeout" else None)
     async def tidy(context: drip.JobContext) -> None:
+        started.set()
         try:
             await anyio.sleep(60)
         finally:
@@ -414,11 +416,10 @@ async def test_a_stop_while_a_job_is_being_interrupted_still_records_it(
     worker = Worker(client, [tidy], poll_interval=0.05, shutdown_grace=0.05)
     async with anyio.create_task_group() as group:
         group.start_soon(worker.run)
-        if interruption == "cancel":
-            while client.get(inserted.id).state is not JobState.RUNNING:
-                await anyio.sleep(0.02)
-            await anyio.to_thread.run_sync(client.cancel, inserted.id)
         with anyio.fail_after(20):
+            if interruption == "cancel":
+                await started.wait()
+                await anyio.to_thread.run_sync(client.cancel, inserted.id)
             await cleaning_up.wait()
         worker.stop()
     job = client.get(inserted.id)
