@@ -48,7 +48,7 @@ class _Batch:
         args = self.encode_object("args", spec.args)
         metadata = self.encode_object("metadata", spec.metadata)
         tags = self.encode_tags(spec.tags)
-        scheduled_at = check_scheduled_at(spec.scheduled_at)
+        scheduled_at = check_aware("scheduled_at", spec.scheduled_at)
 
         unique_key = unique_states = None
         if spec.unique is not None:
@@ -147,23 +147,24 @@ def check_tags(tags: Any) -> list[str]:
     return list(tags)
 
 
-def check_scheduled_at(value: Any) -> datetime | None:
+def check_aware(what: str, value: Any) -> datetime | None:
+    """``value`` (a timezone-aware datetime, or None) in UTC; else a clear error."""
     if value is None:
         return None
     if not isinstance(value, datetime):
         raise ValidationError(
-            f"scheduled_at must be a timezone-aware datetime, not {value!r}"
+            f"{what} must be a timezone-aware datetime, not {value!r}"
         )
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(
-            f"scheduled_at {value.isoformat()} has no time zone; pass an aware "
+            f"{what} {value.isoformat()} has no time zone; pass an aware "
             "datetime such as datetime.now(UTC) + timedelta(minutes=5)"
         )
     try:
         return value.astimezone(UTC)
     except OverflowError:
         raise ValidationError(
-            f"scheduled_at {value.isoformat()} is outside the range of dates"
+            f"{what} {value.isoformat()} is outside the range of dates"
         ) from None
 
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
-from drip._prepare import prepare_jobs
+from drip._prepare import check_aware, prepare_jobs
 from drip.database import connect, open_database
 from drip.dialect import InsertedJobs, InsertJobs, ListJobs, Migration, NewJob
 from drip.durations import Duration
@@ -306,10 +306,10 @@ class Client(OperatorAPI):
             kinds=tuple(kinds),
             queues=tuple(queues),
             priorities=tuple(priorities),
-            created_after=_aware("created_after", created_after),
-            created_before=_aware("created_before", created_before),
-            scheduled_after=_aware("scheduled_after", scheduled_after),
-            scheduled_before=_aware("scheduled_before", scheduled_before),
+            created_after=check_aware("created_after", created_after),
+            created_before=check_aware("created_before", created_before),
+            scheduled_after=check_aware("scheduled_after", scheduled_after),
+            scheduled_before=check_aware("scheduled_before", scheduled_before),
             after_id=after,
             limit=limit,
         )
@@ -419,14 +419,6 @@ def _duration(milliseconds: int | None) -> timedelta | None:
 
 def _errors(text: str) -> tuple[JobError, ...]:
     return tuple(JobError.from_dict(entry) for entry in json.loads(text))
-
-
-def _aware(name: str, value: datetime | None) -> datetime | None:
-    if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
-        raise ValidationError(
-            f"{name} must be a timezone-aware datetime, not {value!r}"
-        )
-    return value
 
 
 def _plugged() -> builtins.list[Middleware]:

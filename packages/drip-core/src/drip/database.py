@@ -14,8 +14,8 @@ from drip.exceptions import (
     ConfigurationError,
     ConnectionLost,
     DialectNotInstalled,
-    DripError,
 )
+from drip.plan import driver_reason
 
 __all__ = [
     "DEFAULT_URL",
@@ -114,12 +114,11 @@ def connect(engine: Engine, dialect: Dialect) -> Iterator[Connection]:
         connection = engine.connect()
     except sa.exc.DBAPIError as error:
         translated = dialect.translate_error(error)
-        if isinstance(translated, DripError) and not isinstance(
-            translated, ConnectionLost
-        ):
+        if translated is not None and not isinstance(translated, ConnectionLost):
             raise translated from error
         where = engine.url.render_as_string(hide_password=True)
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        raise ConnectionLost(f"cannot connect to {where}: {reason}") from error
+        raise ConnectionLost(
+            f"cannot connect to {where}: {driver_reason(error)}"
+        ) from error
     with connection:
         yield connection

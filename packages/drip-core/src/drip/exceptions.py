@@ -93,6 +93,12 @@ class SchemaMissing(DatabaseError):
 class UniqueConflict(DatabaseError):
     """A state change would give a unique job's key to a second active job."""
 
+    def __init__(self) -> None:
+        super().__init__(
+            "another active job holds this unique job's key; finish, cancel or "
+            "delete that job first"
+        )
+
 
 class JobOutcome(Exception):
     """Base of the exceptions a handler raises to decide its job's outcome."""

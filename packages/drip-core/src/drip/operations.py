@@ -10,12 +10,12 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import Connection
 
-from drip._prepare import check_int, check_name, check_scheduled_at, check_tags
+from drip._prepare import check_aware, check_int, check_name, check_tags
 from drip.dialect import DeleteJobs, TransitionJob, UpdateJob, UpsertQueue
 from drip.exceptions import InvalidTransition, JobNotFound, ValidationError
 from drip.job import Job
@@ -148,8 +148,8 @@ class OperatorAPI:
             kinds=tuple(kinds),
             queues=tuple(queues),
             priorities=tuple(priorities),
-            finalized_before=_aware("finalized_before", finalized_before),
-            created_before=_aware("created_before", created_before),
+            finalized_before=check_aware("finalized_before", finalized_before),
+            created_before=check_aware("created_before", created_before),
             limit=limit,
         )
         return self.run(self.dialect.delete_jobs(params), conn=conn)
@@ -251,7 +251,7 @@ class OperatorAPI:
                 raise ValidationError("metadata must be a dict (a JSON object)")
             values["metadata"] = self.serializer.dumps(metadata, what="metadata")
         if "scheduled_at" in changes:
-            scheduled_at = check_scheduled_at(changes["scheduled_at"])
+            scheduled_at = check_aware("scheduled_at", changes["scheduled_at"])
             if scheduled_at is None:
                 raise ValidationError("scheduled_at cannot be None in an update")
             values["scheduled_at"] = scheduled_at
@@ -327,9 +327,3 @@ def _past(action: str) -> str:
     return {"retry": "retried", "cancel": "cancelled", "discard": "discarded"}.get(
         action, f"{action}d"
     )
-
-
-def _aware(name: str, value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ValidationError(f"{name} must be a timezone-aware datetime")
-    return None if value is None else value.astimezone(UTC)

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Result
 
 from drip.exceptions import DatabaseError, DripError
 
-__all__ = ["DriverCall", "Plan", "Step", "database_error", "run_plan"]
+__all__ = ["Plan", "Step", "database_error", "driver_reason", "run_plan"]
 
 T = TypeVar("T")
 
@@ -31,14 +31,7 @@ class Step:
     parameters: dict[str, Any] | Sequence[dict[str, Any]] | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class DriverCall:
-    """Work that needs the raw DB-API connection, such as a COPY."""
-
-    function: Callable[[Any], Any]
-
-
-Yielded = sa.Executable | Step | DriverCall
+Yielded = sa.Executable | Step
 Plan = Generator[Yielded, Any, T]
 
 
@@ -63,8 +56,6 @@ def _execute(
     translate_error: Callable[[Exception], DripError | None],
 ) -> Result[Any] | Any:
     try:
-        if isinstance(step, DriverCall):
-            return step.function(connection.connection.driver_connection)
         if isinstance(step, Step):
             return connection.execute(step.statement, step.parameters)
         return connection.execute(step)
@@ -81,5 +72,10 @@ def database_error(
     translated = translate_error(error)
     if translated is not None:
         return translated
+    return DatabaseError(driver_reason(error))
+
+
+def driver_reason(error: sa.exc.DBAPIError) -> str:
+    """The first line of the driver's own message, or the error's type."""
     reason = str(error.orig if error.orig is not None else error).strip()
-    return DatabaseError(reason.splitlines()[0] if reason else type(error).__name__)
+    return reason.splitlines()[0] if reason else type(error).__name__

@@ -12,7 +12,6 @@ would hold up concurrent inserts. Every timestamp Drip compares comes from
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
@@ -29,8 +28,6 @@ from drip_mariadb import errors
 from drip_mariadb.types import UTCDateTime6
 
 __all__ = ["MINIMUM_VERSION", "MariaDBDialect"]
-
-logger = logging.getLogger(__name__)
 
 MINIMUM_VERSION = (10, 6)
 MIGRATION_LOCK_TIMEOUT_SECONDS = 300

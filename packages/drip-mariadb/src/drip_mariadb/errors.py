@@ -41,10 +41,7 @@ def translate_error(error: BaseException) -> DripError | None:
     code = original.args[0] if original.args else None
     message = str(original.args[1]) if len(original.args) > 1 else str(original)
     if code == DUPLICATE_ENTRY and UNIQUE_ACTIVE_KEY_INDEX in message:
-        return UniqueConflict(
-            "another active job holds this unique job's key; finish, cancel or "
-            "delete that job first"
-        )
+        return UniqueConflict()
     if code == CHECK_CONSTRAINT_FAILED and any(
         f"drip_job.{column}" in message or f"`{column}`" in message
         for column in JSON_COLUMNS

@@ -11,7 +11,6 @@ server's clock at the start of the current statement.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -31,8 +30,6 @@ from drip_postgres import bulk, errors, listen
 from drip_postgres.types import JSONBText, load_json_as_text
 
 __all__ = ["MINIMUM_VERSION", "PostgresDialect"]
-
-logger = logging.getLogger(__name__)
 
 MINIMUM_VERSION = (12,)
 MIGRATION_LOCK_KEY = 0x64726970_6D696772  # "dripmigr": one advisory lock per database

@@ -37,10 +37,7 @@ def translate_error(error: BaseException) -> DripError | None:
     state = original.sqlstate or ""
     message = str(original).strip()
     if state == UNIQUE_VIOLATION and _constraint(original) == UNIQUE_ACTIVE_KEY_INDEX:
-        return UniqueConflict(
-            "another active job holds this unique job's key; finish, cancel or "
-            "delete that job first"
-        )
+        return UniqueConflict()
     if state == UNDEFINED_TABLE and "drip_" in message:
         return SchemaMissing(message)
     if _is_connection_error(error, original, state):

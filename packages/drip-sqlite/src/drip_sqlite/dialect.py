@@ -11,7 +11,6 @@ writer holds the lock.
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 from datetime import datetime
 from typing import Any
@@ -33,8 +32,6 @@ from drip.exceptions import (
 from drip.schema import ColumnTypes, UTCDateTime
 
 __all__ = ["SQLiteDialect"]
-
-logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
 MINIMUM_VERSION = (3, 38, 0)
@@ -88,10 +85,7 @@ class SQLiteDialect(Dialect):
         if "no such table: drip_" in message:
             return SchemaMissing(message)
         if "UNIQUE constraint failed: drip_job.unique_active_key" in message:
-            return UniqueConflict(
-                "another active job holds this unique job's key; finish, cancel or "
-                "delete that job first"
-            )
+            return UniqueConflict()
         if "unable to open database file" in message:
             return ConnectionLost(f"cannot open the SQLite database: {message}")
         if isinstance(original, sqlite3.Error):
