@@ -41,7 +41,7 @@ def test_the_claim_query_follows_the_fetch_index_without_sorting(
     maria_client: Client, maria_queue: str, queued: list[int]
 ) -> None:
     dialect = maria_client.dialect
-    query = dialect._claimable(ClaimJobs(queue=maria_queue, limit=10, worker_id="w"))
+    query = dialect._candidates(maria_queue, 10, excluded=None)
     compiled = query.compile(dialect=maria_client.engine.dialect)
 
     with maria_client.engine.connect() as connection:

@@ -459,7 +459,12 @@ class Dialect(MaintenancePlans):
             result = yield Step(statement, values)
             return sorted(result.all(), key=_claim_order)
 
-        ids = (yield self._claimable(params)).scalars().all()
+        excluding = bool(params.exclude_ids)
+        candidates = self._candidates(
+            params.queue, params.limit, "claim_exclude" if excluding else None
+        )
+        values = {"claim_exclude": sorted(params.exclude_ids)} if excluding else None
+        ids = (yield Step(candidates, values)).scalars().all()
         if not ids:
             return []
         claimed = {**self._claimed_values(), "worker_id": params.worker_id}
@@ -503,12 +508,6 @@ class Dialect(MaintenancePlans):
             "attempted_at": self.now(),
             "heartbeat_at": self.now(),
         }
-
-    def _claimable(self, params: ClaimJobs) -> sa.Select[Any]:
-        statement = self._candidates(params.queue, params.limit, None)
-        if params.exclude_ids:
-            statement = statement.where(self.tables.job.c.id.not_in(params.exclude_ids))
-        return statement
 
     def _candidates(
         self, queue_name: Any, limit: Any, excluded: str | None
@@ -648,10 +647,10 @@ class Dialect(MaintenancePlans):
         cancelled = job.c.cancel_requested_at.is_not(None)
         values: dict[str, Any] = {
             "state": self._unless_cancelled(params.state),
-            "finalized_at": sa.case(
-                (cancelled, self.now()),
-                else_=self.now() if params.state.is_final else sa.null(),
-            ),
+            # Final either way, or final only if cancelled meanwhile.
+            "finalized_at": self.now()
+            if params.state.is_final
+            else sa.case((cancelled, self.now()), else_=sa.null()),
         }
         if params.delay_seconds is not None:
             values["scheduled_at"] = self.seconds_from_now(params.delay_seconds)
@@ -734,11 +733,12 @@ class Dialect(MaintenancePlans):
     def cancel_requested(self, ids: Sequence[int]) -> Plan[list[int]]:
         """Which of these running jobs someone asked to cancel."""
         job = self.tables.job
-        result = yield sa.select(job.c.id).where(
-            job.c.id.in_(ids),
-            job.c.state == JobState.RUNNING.value,
+        statement = sa.select(job.c.id).where(
+            self.id_in(job.c.id, "cancel_ids"),
+            state_in(job.c.state, JobState.RUNNING),
             job.c.cancel_requested_at.is_not(None),
         )
+        result = yield Step(statement, {"cancel_ids": list(ids)})
         return list(result.scalars().all())
 
     def update_job(self, params: UpdateJob) -> Plan[bool]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
-from drip.plan import Plan
+from drip.plan import Plan, Step
 from drip.schema import state_in
 from drip.states import JobState
 
@@ -103,6 +103,9 @@ class MaintenancePlans:
     def seconds_from_now(self, seconds: float) -> ColumnElement[datetime]:
         raise NotImplementedError
 
+    def id_in(self, column: sa.Column[int], name: str) -> ColumnElement[bool]:
+        raise NotImplementedError
+
     def database_now(self) -> Plan[datetime]:
         """The database's current time."""
         result = yield sa.select(self.now())
@@ -147,12 +150,13 @@ class MaintenancePlans:
         """Refresh heartbeats; return the ids that are no longer this worker's."""
         job = self.tables.job
         mine = sa.and_(
-            job.c.id.in_(params.ids),
-            job.c.state == JobState.RUNNING.value,
+            self.id_in(job.c.id, "heartbeat_ids"),
+            state_in(job.c.state, JobState.RUNNING),
             job.c.worker_id == params.worker_id,
         )
-        yield sa.update(job).where(mine).values(heartbeat_at=self.now())
-        result = yield sa.select(job.c.id).where(mine)
+        ids = {"heartbeat_ids": list(params.ids)}
+        yield Step(sa.update(job).where(mine).values(heartbeat_at=self.now()), ids)
+        result = yield Step(sa.select(job.c.id).where(mine), ids)
         still_mine = set(result.scalars().all())
         return [job_id for job_id in params.ids if job_id not in still_mine]
 

@@ -353,7 +353,7 @@ class Worker:
                 continue
             try:
                 requested = await self._run_plan(
-                    self.client.dialect.cancel_requested(running)
+                    self.client.dialect.cancel_requested(running), read_only=True
                 )
             except Exception as error:
                 logger.error(
@@ -427,11 +427,13 @@ class Worker:
         )
         return [self.client.decode(row) for row in rows]
 
-    async def _run_plan(self, plan: Plan[T], *, autocommit: bool = False) -> T:
-        return await anyio.to_thread.run_sync(
-            functools.partial(self.client.run, plan, autocommit=autocommit),
-            limiter=self._database_limiter,
+    async def _run_plan(
+        self, plan: Plan[T], *, autocommit: bool = False, read_only: bool = False
+    ) -> T:
+        run = functools.partial(
+            self.client.run, plan, autocommit=autocommit, read_only=read_only
         )
+        return await anyio.to_thread.run_sync(run, limiter=self._database_limiter)
 
     # -- signals and logs ---------------------------------------------------------
 
