@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 
 from drip.dialect import FinishJob
 from drip.exceptions import InvalidTransition
-from drip.outcome import NO_OUTPUT
+from drip.outcome import NO_OUTPUT, metadata_with_output
 from drip.states import JobState
 
 if TYPE_CHECKING:
@@ -87,8 +87,8 @@ class JobContext:
         """
         metadata = None
         if self.output is not NO_OUTPUT:
-            metadata = self.client.serializer.dumps(
-                {**self.job.metadata, "output": self.output}, what="output"
+            metadata = metadata_with_output(
+                self.client.serializer, self.job, self.output
             )
         plan = self.client.dialect.finish_job(
             FinishJob(

@@ -9,6 +9,7 @@ plain ones run in a worker thread.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import timedelta
@@ -33,8 +34,9 @@ class HandlerSpec:
     timeout: timedelta | None = None
     retry: RetryPolicy | None = None
 
-    @property
+    @functools.cached_property
     def is_async(self) -> bool:
+        """Whether the handler is a coroutine function (asked once per handler)."""
         return inspect.iscoroutinefunction(self.function)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

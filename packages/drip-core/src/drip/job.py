@@ -81,6 +81,11 @@ class Job:
     ephemeral: bool
 
     @property
+    def attempts_exhausted(self) -> bool:
+        """Whether this attempt was the last the job may make."""
+        return self.attempt >= self.max_attempts
+
+    @property
     def output(self) -> Any:
         """What the handler recorded as its output, if anything."""
         return self.metadata.get("output")

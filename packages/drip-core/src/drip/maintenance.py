@@ -269,7 +269,7 @@ class Maintainer:
             worker=job.worker_id,
         )
         errors = encode_errors((*job.errors, entry))
-        if job.attempt >= job.max_attempts:
+        if job.attempts_exhausted:
             return RescueJob(job.id, threshold, JobState.DISCARDED, errors, 0.0)
         delay = retry_delay(
             self._retry_policy_for(job.kind),

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from drip.job import JobError
+from drip.job import Job, JobError
 
-__all__ = ["NO_OUTPUT", "Outcome", "OutcomeKind"]
+if TYPE_CHECKING:
+    from drip.serializers import Serializer
+
+__all__ = ["NO_OUTPUT", "Outcome", "OutcomeKind", "metadata_with_output"]
 
 
 class OutcomeKind(enum.StrEnum):
@@ -32,3 +35,8 @@ class Outcome:
     output: Any = NO_OUTPUT
     timed_out: bool = False
     attempt_given_back: bool = False  # the run did not count (a snooze, a TTL)
+
+
+def metadata_with_output(serializer: Serializer, job: Job, output: Any) -> str:
+    """The job's metadata with ``output`` recorded in it, as stored JSON text."""
+    return serializer.dumps({**job.metadata, "output": output}, what="output")

@@ -18,10 +18,9 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from drip.dialect import CompleteJobs, CompleteWithOutput, Dialect, FinishJob
-from drip.durations import parse_duration
 from drip.exceptions import ConnectionLost, DatabaseError, UniqueConflict
 from drip.job import Job, JobError, encode_errors
-from drip.outcome import NO_OUTPUT, Outcome, OutcomeKind
+from drip.outcome import NO_OUTPUT, Outcome, OutcomeKind, metadata_with_output
 from drip.plan import Plan
 from drip.plugins import plugin_manager
 from drip.serializers import Serializer
@@ -192,11 +191,7 @@ class Completer:
                 f"{type(error).__name__}: {_first_line(error)}"
             ),
         )
-        kind = (
-            OutcomeKind.DISCARD
-            if job.attempt >= job.max_attempts
-            else OutcomeKind.RETRY
-        )
+        kind = OutcomeKind.DISCARD if job.attempts_exhausted else OutcomeKind.RETRY
         return Outcome(kind, error=entry, delay=outcome.delay or 0.0)
 
     def _store_plan(self, batch: list[Finished]) -> Plan[None]:
@@ -233,9 +228,7 @@ class Completer:
             yield from self._dialect.finish_job(self._finish_params(job, outcome))
 
     def _metadata_with_output(self, job: Job, outcome: Outcome) -> str:
-        return self._serializer.dumps(
-            {**job.metadata, "output": outcome.output}, what="output"
-        )
+        return metadata_with_output(self._serializer, job, outcome.output)
 
     def _finish_params(self, job: Job, outcome: Outcome) -> FinishJob:
         errors = None
@@ -246,16 +239,12 @@ class Completer:
         if outcome.output is not NO_OUTPUT:
             metadata = self._metadata_with_output(job, outcome)
 
-        delay = outcome.delay
-        if outcome.kind is OutcomeKind.SNOOZE and delay is not None:
-            delay = parse_duration(delay).total_seconds()
-
         return FinishJob(
             id=job.id,
             state=_NEXT_STATE[outcome.kind],
             worker_id=self._worker_id,
             errors=errors,
-            delay_seconds=delay,
+            delay_seconds=outcome.delay,
             give_back_attempt=outcome.kind is OutcomeKind.SNOOZE
             or outcome.attempt_given_back,
             metadata=metadata,

@@ -96,7 +96,7 @@ class Executor:
         context = JobContext(job, self._client, self._worker_id)
         if self._announce_start:
             plugin_manager().hook.drip_job_started(job=job, worker_id=self._worker_id)
-        run = _Run(job, spec, context, scope, self._timeout(job, spec))
+        run = _Run(spec, context, scope, self._timeout(job, spec))
         if run.timeout is not None:
             scope.deadline = anyio.current_time() + run.timeout
         self.running[job.id] = run
@@ -166,7 +166,7 @@ class Executor:
                 job.kind,
                 extra=_log_extra(job, "give_back"),
             )
-            outcome = Outcome(OutcomeKind.SNOOZE, delay=0.0, attempt_given_back=True)
+            outcome = Outcome(OutcomeKind.SNOOZE, delay=0.0)  # a snooze gives it back
             await self._store(job, outcome, 0.0)
 
     def request_cancel(self, job_ids: list[int]) -> None:
@@ -264,7 +264,7 @@ class Executor:
         else:
             entry = self._entry(job, kind or "error", error)
 
-        if job.attempt >= job.max_attempts:
+        if job.attempts_exhausted:
             return Outcome(
                 OutcomeKind.DISCARD, error=entry, timed_out=kind == "timeout"
             )
@@ -320,7 +320,6 @@ class Executor:
 class _Run:
     """A job while its handler runs: what ``interrupted`` needs to record it."""
 
-    job: Job
     spec: HandlerSpec
     context: JobContext
     scope: anyio.CancelScope

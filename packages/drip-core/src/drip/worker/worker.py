@@ -8,7 +8,7 @@ import os
 import signal
 import socket
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -116,7 +116,6 @@ class Worker:
         self.events = Events()
         self.maintenance = maintenance or MaintenanceConfig()
         self.periodic = list(periodic)
-        self.maintainer: Maintainer | None = None
         for schedule in self.periodic:
             if schedule.kind not in self.handlers:
                 logger.warning(
@@ -238,8 +237,7 @@ class Worker:
             fetching.start_soon(self._watch_cancellations, executor)
             fetching.start_soon(self._heartbeat, executor)
             if self.maintenance.enabled:
-                self.maintainer = self._maintainer()
-                fetching.start_soon(self.maintainer.run)
+                fetching.start_soon(self._maintainer().run)
             if self.client.dialect.supports_listen:
                 fetching.start_soon(self._listen, by_queue)
             if self.burst:
@@ -305,21 +303,12 @@ class Worker:
         A job that is no longer this worker's (rescued after a stall longer
         than the rescue window) is cancelled here, so that it never runs twice.
         """
-        interval = self.maintenance.seconds("heartbeat_interval")
-        while True:
-            await anyio.sleep(interval)
-            running = list(executor.running)
-            if not running:
-                continue
-            try:
-                lost = await self._run_plan(
-                    self.client.dialect.heartbeat_jobs(Heartbeat(self.id, running))
-                )
-            except Exception as error:
-                logger.error(
-                    "heartbeat failed: %s", error, extra={"action": "heartbeat"}
-                )
-                continue
+
+        async def refresh(running: list[int]) -> list[int]:
+            plan = self.client.dialect.heartbeat_jobs(Heartbeat(self.id, running))
+            return await self._run_plan(plan)
+
+        def stop_lost(lost: list[int]) -> None:
             # Jobs that finished meanwhile are not lost; only those still running.
             lost = [job_id for job_id in lost if job_id in executor.running]
             if lost:
@@ -329,6 +318,15 @@ class Worker:
                     extra={"action": "heartbeat", "lost": lost},
                 )
                 executor.request_cancel(lost)
+
+        await self._poll_running(
+            executor,
+            self.maintenance.seconds("heartbeat_interval"),
+            refresh,
+            stop_lost,
+            failure="heartbeat failed",
+            action="heartbeat",
+        )
 
     def _maintainer(self) -> Maintainer:
         def retry_policy_for(kind: str) -> RetryPolicy | None:
@@ -346,23 +344,43 @@ class Worker:
 
     async def _watch_cancellations(self, executor: Executor) -> None:
         """Pass cancellations requested for running jobs on to their executions."""
+
+        async def requested(running: list[int]) -> list[int]:
+            plan = self.client.dialect.cancel_requested(running)
+            return await self._run_plan(plan, read_only=True)
+
+        await self._poll_running(
+            executor,
+            self.poll_interval,
+            requested,
+            executor.request_cancel,
+            failure="checking for cancelled jobs failed",
+            action="watch_cancellations",
+        )
+
+    async def _poll_running(
+        self,
+        executor: Executor,
+        interval: float,
+        ask: Callable[[list[int]], Awaitable[list[int]]],
+        act: Callable[[list[int]], None],
+        *,
+        failure: str,
+        action: str,
+    ) -> None:
+        """Every ``interval``, ``ask`` about the running jobs and ``act`` on the
+        ids returned; a failed question is logged and asked again next time."""
         while True:
-            await anyio.sleep(self.poll_interval)
+            await anyio.sleep(interval)
             running = list(executor.running)
             if not running:
                 continue
             try:
-                requested = await self._run_plan(
-                    self.client.dialect.cancel_requested(running), read_only=True
-                )
+                found = await ask(running)
             except Exception as error:
-                logger.error(
-                    "checking for cancelled jobs failed: %s",
-                    error,
-                    extra={"action": "watch_cancellations"},
-                )
+                logger.error("%s: %s", failure, error, extra={"action": action})
                 continue
-            executor.request_cancel(requested)
+            act(found)
 
     async def _listen(self, producers: dict[str, Producer]) -> None:
         def wake(queue: str) -> None:
