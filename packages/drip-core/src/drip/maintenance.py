@@ -10,8 +10,8 @@ resigns so another takes over at once (otherwise within one lease period).
   bounded batches by ascending id, so deletes stay short and never contend
   with workers (which do not touch finished rows);
 - TTL: jobs that did not start within their time to live are discarded;
-- promotion of due scheduled and retryable jobs;
-- periodic schedules: each due slot becomes exactly one job;
+- periodic schedules: each due slot becomes exactly one job (by a loop of
+  their own that wakes at each slot, so not as a task of the round);
 - reindexing, where the dialect supports it, at its own interval.
 """
 
@@ -167,6 +167,9 @@ class Maintainer:
     async def _enqueue_periodic_on_time(self) -> None:
         interval = self._config.seconds("interval")
         while True:
+            if not self.is_leader:
+                await anyio.sleep(interval)
+                continue
             now = await self._clock()
             upcoming = min(schedule.next_slot(now) for schedule in self._schedules)
             wait = (upcoming - now).total_seconds() + SLOT_MARGIN
@@ -221,8 +224,6 @@ class Maintainer:
     async def _tasks(self) -> None:
         await self.rescue()
         await self.expire_ttl()
-        await self._run_plan(self._dialect.promote_due_jobs())
-        await self.enqueue_periodic()
         await self.apply_retention()
         await self._reindex_if_due()
 
