@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -28,7 +28,7 @@ import anyio
 
 from drip.durations import Duration, parse_duration
 from drip.exceptions import DripError, ValidationError
-from drip.job import JobError, JobSpec, encode_errors
+from drip.job import Job, JobError, JobSpec, encode_errors
 from drip.maintenance_plans import (
     DeleteFinished,
     ElectLeader,
@@ -49,6 +49,7 @@ T = TypeVar("T")
 
 LEADERSHIP = "maintenance"
 SLOT_MARGIN = 0.01  # seconds past a slot before enqueueing it
+ROW_PLANS_PER_TRANSACTION = 100  # rescued or expired jobs stored per transaction
 DEFAULT_RETENTION: Mapping[str, Duration | None] = {
     "completed": "24h",
     "cancelled": "24h",
@@ -242,14 +243,13 @@ class Maintainer:
                 StaleJobs(default, per_queue, config.batch_size)
             )
         )
-        rescued = 0
-        for row in stale:
-            job = self._client.decode(row)
-            threshold = per_queue.get(job.queue, default)
-            if await self._run_plan(
-                self._dialect.rescue_job(self._rescue(job, threshold))
-            ):
-                rescued += 1
+        jobs = [self._client.decode(row) for row in stale]
+        rescued = await self._run_in_chunks(
+            self._dialect.rescue_job(
+                self._rescue(job, per_queue.get(job.queue, default))
+            )
+            for job in jobs
+        )
         if rescued:
             logger.warning(
                 "rescued %s jobs whose worker was lost",
@@ -258,7 +258,7 @@ class Maintainer:
             )
         return rescued
 
-    def _rescue(self, job: Any, threshold: float) -> RescueJob:
+    def _rescue(self, job: Job, threshold: float) -> RescueJob:
         entry = JobError(
             attempt=job.attempt,
             at=datetime.now(UTC),
@@ -288,22 +288,12 @@ class Maintainer:
         candidates = await self._run_plan(
             self._dialect.ttl_candidates(self._config.batch_size)
         )
-        expired = 0
-        for row in candidates:
-            job = self._client.decode(row)
-            if now - job.created_at <= job.ttl:
-                continue
-            entry = JobError(
-                attempt=job.attempt,
-                at=now,
-                type="ttl_expired",
-                message=f"the job did not start within its time to live of {job.ttl}",
-            )
-            errors = encode_errors((*job.errors, entry))
-            if await self._run_plan(
-                self._dialect.expire_job(ExpireJob(job.id, errors))
-            ):
-                expired += 1
+        jobs = [self._client.decode(row) for row in candidates]
+        expired = await self._run_in_chunks(
+            self._dialect.expire_job(ExpireJob(job.id, self._expiry_errors(job, now)))
+            for job in jobs
+            if now - job.created_at > job.ttl
+        )
         if expired:
             logger.info(
                 "discarded %s jobs past their TTL",
@@ -311,6 +301,29 @@ class Maintainer:
                 extra={"action": "ttl", "count": expired},
             )
         return expired
+
+    @staticmethod
+    def _expiry_errors(job: Job, now: datetime) -> str:
+        entry = JobError(
+            attempt=job.attempt,
+            at=now,
+            type="ttl_expired",
+            message=f"the job did not start within its time to live of {job.ttl}",
+        )
+        return encode_errors((*job.errors, entry))
+
+    async def _run_in_chunks(self, plans: Iterable[Plan[bool]]) -> int:
+        """Run per-row plans, a hundred to a transaction; how many changed a row.
+
+        Each plan keeps its own guard (its row is changed only if still in the
+        state it was read in); chunks keep every transaction short.
+        """
+        pending = list(plans)
+        changed = 0
+        for start in range(0, len(pending), ROW_PLANS_PER_TRANSACTION):
+            chunk = pending[start : start + ROW_PLANS_PER_TRANSACTION]
+            changed += await self._run_plan(_count_true(chunk))
+        return changed
 
     # -- retention ------------------------------------------------------------------------
 
@@ -435,3 +448,11 @@ class Maintainer:
 
     async def _database_now(self) -> datetime:
         return await self._run_plan(self._dialect.database_now())
+
+
+def _count_true(plans: Sequence[Plan[bool]]) -> Plan[int]:
+    """One plan running ``plans`` in turn: how many of them returned True."""
+    count = 0
+    for plan in plans:
+        count += bool((yield from plan))
+    return count
