@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import Connection
 
-from drip._prepare import check_aware, check_int, check_name, check_tags
+from drip._prepare import (
+    MAX_ATTEMPTS_LIMIT,
+    check_aware,
+    check_int,
+    check_name,
+    check_tags,
+)
 from drip.dialect import DeleteJobs, TransitionJob, UpdateJob, UpsertQueue
 from drip.exceptions import InvalidTransition, JobNotFound, ValidationError
 from drip.job import Job
@@ -238,7 +244,7 @@ class OperatorAPI:
             check_int("priority", changes["priority"], 1, 4)
             values["priority"] = changes["priority"]
         if "max_attempts" in changes:
-            check_int("max_attempts", changes["max_attempts"], 1, 32_767)
+            check_int("max_attempts", changes["max_attempts"], 1, MAX_ATTEMPTS_LIMIT)
             values["max_attempts"] = changes["max_attempts"]
         if "queue" in changes:
             check_name("queue", changes["queue"])

@@ -15,7 +15,7 @@ import click
 from drip.cli.logs import configure_logging
 from drip.exceptions import DripError
 
-__all__ = ["main"]
+__all__ = ["LOG_LEVELS", "main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,13 +45,11 @@ def reports_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False)
+
+
 @click.group()
-@click.option(
-    "--log-level",
-    default="INFO",
-    show_default=True,
-    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
-)
+@click.option("--log-level", default="INFO", show_default=True, type=LOG_LEVELS)
 @click.option(
     "--log-format",
     default="text",

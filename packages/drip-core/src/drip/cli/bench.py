@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 import click
 
 from drip.bench import WORKLOADS, Settings, run_suite
-from drip.cli import main, reports_errors, url_option
+from drip.cli import LOG_LEVELS, main, reports_errors, url_option
 from drip.database import database_url
-from drip.worker.worker import DEFAULT_CONCURRENCY
 
 _DETAIL_SKIP = {"load_before"}
+
+
+# The option defaults are the settings' own, so the two cannot drift apart.
+DEFAULTS = {
+    field.name: field.default
+    for field in dataclasses.fields(Settings)
+    if field.default is not dataclasses.MISSING
+}
 
 
 @main.command()
@@ -28,43 +36,74 @@ _DETAIL_SKIP = {"load_before"}
 @click.option(
     "--jobs",
     "burn_down_jobs",
-    default=20_000,
+    default=DEFAULTS["burn_down_jobs"],
     show_default=True,
     type=click.IntRange(1),
 )
-@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--processes",
+    default=DEFAULTS["processes"],
+    show_default=True,
+    type=click.IntRange(1, 64),
+)
 @click.option(
     "--concurrency",
-    default=DEFAULT_CONCURRENCY,
+    default=DEFAULTS["concurrency"],
     show_default=True,
     type=click.IntRange(1),
 )
-@click.option("--single-jobs", default=2_000, show_default=True, type=click.IntRange(1))
-@click.option("--bulk-jobs", default=50_000, show_default=True, type=click.IntRange(1))
-@click.option("--bulk-batch", default=1_000, show_default=True, type=click.IntRange(1))
 @click.option(
-    "--steady-seconds", default=10.0, show_default=True, type=click.FloatRange(0.5, 600)
+    "--single-jobs",
+    default=DEFAULTS["single_jobs"],
+    show_default=True,
+    type=click.IntRange(1),
+)
+@click.option(
+    "--bulk-jobs",
+    default=DEFAULTS["bulk_jobs"],
+    show_default=True,
+    type=click.IntRange(1),
+)
+@click.option(
+    "--bulk-batch",
+    default=DEFAULTS["bulk_batch"],
+    show_default=True,
+    type=click.IntRange(1),
+)
+@click.option(
+    "--steady-seconds",
+    default=DEFAULTS["steady_seconds"],
+    show_default=True,
+    type=click.FloatRange(0.5, 600),
 )
 @click.option(
     "--steady-rate",
-    default=2_000,
+    default=DEFAULTS["steady_rate"],
     show_default=True,
     type=click.IntRange(1),
     help="Jobs per second inserted during steady state.",
 )
-@click.option("--latency-jobs", default=200, show_default=True, type=click.IntRange(1))
 @click.option(
-    "--poll-interval", default="1s", show_default=True, help="Workers' poll interval."
+    "--latency-jobs",
+    default=DEFAULTS["latency_jobs"],
+    show_default=True,
+    type=click.IntRange(1),
+)
+@click.option(
+    "--poll-interval",
+    default=DEFAULTS["poll_interval"],
+    show_default=True,
+    help="Workers' poll interval.",
 )
 @click.option(
     "--worker-log-level",
-    default="INFO",
+    default=DEFAULTS["worker_log_level"],
     show_default=True,
-    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    type=LOG_LEVELS,
 )
 @click.option(
     "--time-limit",
-    default=60.0,
+    default=DEFAULTS["time_limit"],
     show_default=True,
     type=click.FloatRange(1, 3600),
     help="Seconds any one workload may take.",

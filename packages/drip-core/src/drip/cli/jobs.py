@@ -54,6 +54,9 @@ def _instant(value: str | None, option: str) -> datetime | None:
     return parsed
 
 
+DELETE_BATCH = 10_000  # jobs deleted per transaction by delete-many
+
+
 @main.group()
 def jobs() -> None:
     """List, inspect and act on jobs."""
@@ -191,9 +194,10 @@ def delete_many(
                 queues=_split(queues),
                 finalized_before=_instant(finalized_before, "--finalized-before"),
                 created_before=_instant(created_before, "--created-before"),
+                limit=DELETE_BATCH,
             )
             total += deleted
-            if deleted < 10_000:
+            if deleted < DELETE_BATCH:
                 break
     click.echo(f"deleted {total} jobs")
 
