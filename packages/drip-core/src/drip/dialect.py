@@ -258,6 +258,9 @@ class Dialect(MaintenancePlans):
     """``claim_jobs`` is one statement, atomic by itself, so workers may run it
     without an explicit transaction, saving the BEGIN and COMMIT round trips."""
 
+    plain_notify: ClassVar[bool] = False
+    """``insert_plain_jobs`` notifies listeners of its jobs' queues itself."""
+
     column_types: ClassVar[ColumnTypes] = ColumnTypes()
 
     def __init__(self) -> None:
@@ -331,34 +334,51 @@ class Dialect(MaintenancePlans):
         """Insert jobs in order and tell listeners of their queues.
 
         A unique job whose key is held is not inserted: its holder is
-        returned as a duplicate. Plain jobs go in one multi-row statement
-        that returns only their generated columns.
+        returned as a duplicate. Plain jobs go in by ``insert_plain_jobs``.
         """
-        count = len(params.jobs)
-        inserted = InsertedJobs(ids=[0] * count, created_at=[None] * count, rows={})
-        plain = [
-            (index, job) for index, job in enumerate(params.jobs) if not job.unique_key
-        ]
-        if plain:
-            job_table = self.tables.job
-            result = yield Step(
-                self._insert_statement().returning(
-                    job_table.c.id,
-                    job_table.c.created_at,
-                    sort_by_parameter_order=True,
-                ),
-                [self._insert_values(job) for _, job in plain],
-            )
-            for (index, _), (id_, created_at) in zip(plain, result, strict=True):
-                inserted.ids[index] = id_
-                inserted.created_at[index] = created_at
+        jobs = params.jobs
+        plain = [job for job in jobs if not job.unique_key]
+        if len(plain) == len(jobs):
+            ids, created_at = yield from self.insert_plain_jobs(plain)
+            inserted = InsertedJobs(ids=ids, created_at=created_at, rows={})
+        else:
+            inserted = yield from self._insert_mixed(jobs, plain)
 
-        for index, job in enumerate(params.jobs):
+        notified = [job for job in jobs if job.unique_key or not self.plain_notify]
+        yield from self.notify_inserted(sorted({job.queue for job in notified}))
+        return inserted
+
+    def _insert_mixed(
+        self, jobs: Sequence[NewJob], plain: list[NewJob]
+    ) -> Plan[InsertedJobs]:
+        """A batch holding unique jobs: the plain ones together, then each unique."""
+        count = len(jobs)
+        inserted = InsertedJobs(ids=[0] * count, created_at=[None] * count, rows={})
+        if plain:
+            ids, created_at = yield from self.insert_plain_jobs(plain)
+            positions = [index for index, job in enumerate(jobs) if not job.unique_key]
+            for index, id_, at in zip(positions, ids, created_at, strict=True):
+                inserted.ids[index] = id_
+                inserted.created_at[index] = at
+        for index, job in enumerate(jobs):
             if job.unique_key:
                 inserted.rows[index] = yield from self.insert_unique_job(job)
-
-        yield from self.notify_inserted(sorted({job.queue for job in params.jobs}))
         return inserted
+
+    def insert_plain_jobs(
+        self, jobs: Sequence[NewJob]
+    ) -> Plan[tuple[list[int], list[datetime | None]]]:
+        """Insert jobs without unique keys in one multi-row statement; return
+        their ids and creation times, in order."""
+        job_table = self.tables.job
+        result = yield Step(
+            self._insert_statement().returning(
+                job_table.c.id, job_table.c.created_at, sort_by_parameter_order=True
+            ),
+            [self._insert_values(job) for job in jobs],
+        )
+        rows = result.all()
+        return [row[0] for row in rows], [row[1] for row in rows]
 
     def inserts_in_autocommit(self, params: InsertJobs) -> bool:
         """``insert_jobs(params)`` is one statement, atomic by itself.

@@ -57,11 +57,11 @@ _ROW_COLUMN = "args"
 
 def insert_plain_jobs(
     dialect: PostgresDialect, jobs: Sequence[NewJob]
-) -> Plan[tuple[list[int], list[datetime]]]:
+) -> Plan[tuple[list[int], list[datetime | None]]]:
     """Insert ``jobs`` (none of them unique); return their ids and creation times."""
     statement = dialect.bulk_insert_statement()
     ids: list[int] = []
-    created_at: list[datetime] = []
+    created_at: list[datetime | None] = []
     for start in range(0, len(jobs), CHUNK_SIZE):
         chunk = jobs[start : start + CHUNK_SIZE]
         result = yield Step(statement, _parameters(chunk))

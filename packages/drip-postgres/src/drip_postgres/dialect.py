@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
-from drip.dialect import Dialect, InsertedJobs, InsertJobs
+from drip.dialect import Dialect, InsertJobs, NewJob
 from drip.exceptions import DripError, ServerTooOld
 from drip.plan import Plan
 from drip.schema import ColumnTypes, UTCDateTime
@@ -52,6 +52,7 @@ class PostgresDialect(Dialect):
     supports_skip_locked = True
     supports_update_returning = True
     supports_listen = True
+    plain_notify = True
     claims_in_autocommit = True
     column_types = ColumnTypes(timestamp=UTCDateTime(), json=JSONBText())
 
@@ -110,31 +111,11 @@ class PostgresDialect(Dialect):
 
     # -- inserting ---------------------------------------------------------------
 
-    def insert_jobs(self, params: InsertJobs) -> Plan[InsertedJobs]:
-        """Insert jobs in order: plain ones by ``drip_postgres.bulk``'s statement.
-
-        That statement also notifies listeners of its jobs' queues; a unique
-        job is inserted on its own, as in every dialect, and notified after.
-        """
-        count = len(params.jobs)
-        inserted = InsertedJobs(ids=[0] * count, created_at=[None] * count, rows={})
-        plain = [job for job in params.jobs if not job.unique_key]
-        if len(plain) == count:
-            ids, created_at = yield from bulk.insert_plain_jobs(self, plain)
-            return InsertedJobs(ids=ids, created_at=created_at, rows={})
-
-        if plain:
-            ids, created_at = yield from bulk.insert_plain_jobs(self, plain)
-            positions = [i for i, job in enumerate(params.jobs) if not job.unique_key]
-            for index, id_, at in zip(positions, ids, created_at, strict=True):
-                inserted.ids[index] = id_
-                inserted.created_at[index] = at
-        for index, job in enumerate(params.jobs):
-            if job.unique_key:
-                inserted.rows[index] = yield from self.insert_unique_job(job)
-        unique_queues = {job.queue for job in params.jobs if job.unique_key}
-        yield from self.notify_inserted(sorted(unique_queues))
-        return inserted
+    def insert_plain_jobs(
+        self, jobs: Sequence[NewJob]
+    ) -> Plan[tuple[list[int], list[datetime | None]]]:
+        """By ``drip_postgres.bulk``'s statement, which also notifies listeners."""
+        return (yield from bulk.insert_plain_jobs(self, jobs))
 
     def inserts_in_autocommit(self, params: InsertJobs) -> bool:
         """Plain jobs that fit in one chunk go in, and notify, in one statement."""
